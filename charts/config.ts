@@ -1,0 +1,185 @@
+/**
+ * The typed configuration of one deployment of the replicated MySQL stack.
+ *
+ * A *profile* (see `profiles.ts`) is a named, complete `MysqlStackConfig`. Every field is checked by
+ * `validateConfig` before any chart is built, so a bad value fails the synth with a message that names
+ * the field, the value and what is allowed, and `dist/` is never touched.
+ */
+
+/** The MySQL major version family; each flavor has its own scripts under `charts/scripts/<flavor>/`. */
+export type MysqlFlavor = 'mysql57' | 'mysql84';
+export const MYSQL_FLAVORS: readonly MysqlFlavor[] = ['mysql57', 'mysql84'];
+
+/** EBS volume types accepted by the `ebs.csi.aws.com` driver's `type` parameter. */
+export type EbsVolumeType = 'gp2' | 'gp3' | 'io1' | 'io2' | 'st1' | 'sc1' | 'standard';
+export const EBS_VOLUME_TYPES: readonly EbsVolumeType[] = ['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard'];
+
+export type FsType = 'ext4' | 'xfs' | 'ext3' | 'ext2';
+export const FS_TYPES: readonly FsType[] = ['ext4', 'xfs', 'ext3', 'ext2'];
+
+export type ReclaimPolicy = 'Delete' | 'Retain';
+export const RECLAIM_POLICIES: readonly ReclaimPolicy[] = ['Delete', 'Retain'];
+
+export type ImagePullPolicy = 'IfNotPresent' | 'Always' | 'Never';
+export const IMAGE_PULL_POLICIES: readonly ImagePullPolicy[] = ['IfNotPresent', 'Always', 'Never'];
+
+export type CpuArchitecture = 'amd64' | 'arm64';
+export const CPU_ARCHITECTURES: readonly CpuArchitecture[] = ['amd64', 'arm64'];
+
+/** Container images. Tags or digests (`repo@sha256:…`) are both accepted. */
+export interface ImagesConfig {
+  /** The MySQL server image, also used by the `init-mysql` init container. */
+  readonly mysql: string;
+  /** The Percona XtraBackup image used by the `clone-mysql` init container and the `xtrabackup` sidecar. */
+  readonly xtrabackup: string;
+  /**
+   * @default 'IfNotPresent'
+   */
+  readonly pullPolicy?: ImagePullPolicy;
+}
+
+/** The StorageClass for the EBS CSI driver and the per-pod volume claimed from it. */
+export interface StorageConfig {
+  /** Name of the StorageClass (cluster-scoped). */
+  readonly storageClassName: string;
+  /** EBS volume type (`type` parameter of `ebs.csi.aws.com`). */
+  readonly volumeType: EbsVolumeType;
+  /** Encrypt the EBS volumes. */
+  readonly encrypted: boolean;
+  /**
+   * KMS key ARN for encryption; requires `encrypted: true`.
+   * @default - the account's default EBS key (aws/ebs)
+   */
+  readonly kmsKeyId?: string;
+  /**
+   * Provisioned IOPS; only for `gp3`, `io1`, `io2`.
+   * @default - the volume type's baseline
+   */
+  readonly iops?: number;
+  /**
+   * Provisioned throughput in MiB/s; only for `gp3`.
+   * @default - the volume type's baseline (125 MiB/s for gp3)
+   */
+  readonly throughput?: number;
+  /**
+   * Filesystem created on the volume (`csi.storage.k8s.io/fstype`).
+   * @default - the driver's default (ext4); the parameter is omitted
+   */
+  readonly fsType?: FsType;
+  /** What happens to a volume when its claim is deleted. */
+  readonly reclaimPolicy: ReclaimPolicy;
+  /**
+   * Allow growing a claim by editing it.
+   * @default - unset (Kubernetes treats it as false)
+   */
+  readonly allowVolumeExpansion?: boolean;
+  /**
+   * Mount options for the volumes.
+   * @default []
+   */
+  readonly mountOptions?: readonly string[];
+  /** Size of each pod's data volume, a Kubernetes quantity such as `10Gi`. */
+  readonly size: string;
+}
+
+/** CPU/memory of one container, as Kubernetes quantities. */
+export interface ResourcesConfig {
+  /** @default - no CPU request */
+  readonly cpuRequest?: string;
+  /** @default - no memory request */
+  readonly memoryRequest?: string;
+  /** @default - no CPU limit */
+  readonly cpuLimit?: string;
+  /** @default - no memory limit */
+  readonly memoryLimit?: string;
+}
+
+/** Timings of one probe, in seconds (except `failureThreshold`, a count). */
+export interface ProbeTimingConfig {
+  /** @default 0 */
+  readonly initialDelaySeconds?: number;
+  /** @default 10 */
+  readonly periodSeconds?: number;
+  /** @default 1 */
+  readonly timeoutSeconds?: number;
+  /** @default 3 */
+  readonly failureThreshold?: number;
+}
+
+export interface ProbesConfig {
+  /** Liveness of the `mysql` container (`mysqladmin ping`). */
+  readonly liveness: ProbeTimingConfig;
+  /** Readiness of the `mysql` container (a `SELECT 1` over TCP with the `mysql` client). */
+  readonly readiness: ProbeTimingConfig;
+}
+
+/** Where the pods may run. */
+export interface PlacementConfig {
+  /**
+   * CPU architectures the images support; the pods are pinned to them with a required node
+   * affinity on `kubernetes.io/arch`.
+   * @default - no architecture constraint (multi-arch images)
+   */
+  readonly architectures?: readonly CpuArchitecture[];
+  /**
+   * Extra node labels every pod's node must carry.
+   * @default {}
+   */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+}
+
+/** MySQL server configuration files, delivered through the ConfigMap. */
+export interface MysqlFilesConfig {
+  /** ConfigMap key of the primary's config file (ordinal 0). */
+  readonly primaryKey: string;
+  /** Contents of the primary's config file. */
+  readonly primary: string;
+  /** ConfigMap key of the replicas' config file (ordinal ≥ 1). */
+  readonly replicaKey: string;
+  /** Contents of the replicas' config file. */
+  readonly replica: string;
+}
+
+export interface MysqlStackConfig {
+  /** Profile name; the output folder is `dist/<profile>/`. A DNS-1123 label. */
+  readonly profile: string;
+  /**
+   * Name of the StatefulSet, its headless Service and the `app` label (pods are `<name>-N`, reachable as
+   * `<name>-N.<name>`); the read Service is `<name>-read`, the ConfigMap `<name>-config`. DNS-1123 label.
+   */
+  readonly name: string;
+  /** Namespace of every namespaced object; the chart creates it. DNS-1123 label. */
+  readonly namespace: string;
+  /** Number of MySQL pods: ordinal 0 is the primary, the rest are read replicas. At least 1. */
+  readonly replicas: number;
+  /** MySQL major version family; selects the scripts and SQL dialect. */
+  readonly flavor: MysqlFlavor;
+  readonly images: ImagesConfig;
+  readonly storage: StorageConfig;
+  readonly mysqlFiles: MysqlFilesConfig;
+  /**
+   * Added to the pod ordinal to make the MySQL `server-id` (0 is reserved by MySQL).
+   * @default 100
+   */
+  readonly serverIdOffset?: number;
+  /** @default 3306 */
+  readonly mysqlPort?: number;
+  /** Port on which the sidecar streams backups to the next peer. @default 3307 */
+  readonly backupPort?: number;
+  readonly resources: {
+    readonly mysql: ResourcesConfig;
+    readonly xtrabackup: ResourcesConfig;
+  };
+  readonly probes: ProbesConfig;
+  /** @default - anywhere */
+  readonly placement?: PlacementConfig;
+}
+
+/** A config whose optional fields are all filled in, as the charts consume it. */
+export interface ResolvedConfig extends MysqlStackConfig {
+  readonly serverIdOffset: number;
+  readonly mysqlPort: number;
+  readonly backupPort: number;
+  readonly images: Required<ImagesConfig>;
+  readonly placement: Required<PlacementConfig>;
+}

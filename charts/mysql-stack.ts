@@ -1,0 +1,33 @@
+import { App } from 'cdk8s';
+import { MysqlStackConfig, ResolvedConfig } from './config';
+import { NamespaceChart } from './namespace-chart';
+import { ServicesChart } from './services-chart';
+import { StatefulSetChart } from './statefulset-chart';
+import { StorageClassChart } from './storage-class-chart';
+import { validateConfig } from './validate-config';
+
+/** The charts of one profile, in the order `kubectl apply -f` must create them. */
+export interface MysqlStack {
+  readonly config: ResolvedConfig;
+  readonly storageClass: StorageClassChart;
+  readonly namespace: NamespaceChart;
+  readonly services: ServicesChart;
+  readonly statefulSet: StatefulSetChart;
+}
+
+/**
+ * Adds one profile's charts to an app. The config is validated first, so nothing is built from a bad
+ * value. Chart dependencies make cdk8s number the files (`0000-…`) so that `kubectl apply -f` on the
+ * folder creates the StorageClass and Namespace before anything that needs them.
+ */
+export function addMysqlStack(app: App, config: MysqlStackConfig): MysqlStack {
+  const resolved = validateConfig(config);
+  const storageClass = new StorageClassChart(app, 'storage-class', { config: resolved });
+  const namespace = new NamespaceChart(app, 'namespace', { config: resolved });
+  const services = new ServicesChart(app, 'services', { config: resolved });
+  const statefulSet = new StatefulSetChart(app, 'statefulset', { config: resolved });
+  namespace.addDependency(storageClass);
+  services.addDependency(namespace);
+  statefulSet.addDependency(storageClass, namespace, services);
+  return { config: resolved, storageClass, namespace, services, statefulSet };
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# clone-mysql: gives a new replica its data by streaming a backup from the previous pod.
+#
+# Skips when the data directory already holds a database, and on ordinal 0 (the primary starts empty).
+# Otherwise it receives `xtrabackup --backup --stream=xbstream` from <name>-<ordinal-1>.<service> on
+# the backup port (served by that pod's xtrabackup sidecar), unpacks it and prepares it.
+# A marker file makes an interrupted clone start over instead of leaving half a database that a later
+# start would take for real data.
+#
+# Environment:
+#   POD_NAME      required, the pod's metadata.name, e.g. "mysql-2"
+#   SERVICE_NAME  required, the headless Service that gives pods DNS names <pod>.<service>
+#   DATA_DIR      the MySQL data directory (default /var/lib/mysql)
+#   BACKUP_PORT   where the previous pod's sidecar serves backups (default 3307)
+# Tools: socat, xbstream, xtrabackup (from the Percona XtraBackup image).
+set -euo pipefail
+
+: "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
+: "${SERVICE_NAME:?SERVICE_NAME must be the headless Service name}"
+DATA_DIR=${DATA_DIR:-/var/lib/mysql}
+BACKUP_PORT=${BACKUP_PORT:-3307}
+marker="$DATA_DIR/.clone-incomplete"
+
+if [[ -d $DATA_DIR/mysql && ! -e $marker ]]; then
+  echo "clone-mysql: $DATA_DIR already holds a database; nothing to clone"
+  exit 0
+fi
+if [[ ! $POD_NAME =~ ^(.+)-([0-9]+)$ ]]; then
+  echo "clone-mysql: cannot read an ordinal from pod name '$POD_NAME' (expected <name>-<number>)" >&2
+  exit 1
+fi
+prefix=${BASH_REMATCH[1]}
+ordinal=$((10#${BASH_REMATCH[2]}))
+if ((ordinal == 0)); then
+  echo "clone-mysql: ordinal 0 is the primary; it starts from an empty data directory"
+  exit 0
+fi
+
+if [[ -e $marker ]]; then
+  echo "clone-mysql: an earlier clone did not finish; clearing $DATA_DIR and starting over"
+  find "$DATA_DIR" -mindepth 1 -delete
+fi
+touch "$marker"
+
+peer="$prefix-$((ordinal - 1)).$SERVICE_NAME"
+echo "clone-mysql: streaming a backup from $peer:$BACKUP_PORT"
+socat -u "TCP:$peer:$BACKUP_PORT,connect-timeout=30" STDOUT | xbstream -x -C "$DATA_DIR"
+
+echo "clone-mysql: preparing the backup"
+xtrabackup --prepare --target-dir="$DATA_DIR"
+rm -f "$marker"
+echo "clone-mysql: done"

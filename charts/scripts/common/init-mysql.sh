@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# init-mysql: writes this pod's MySQL server-id and picks the primary or the replica option file.
+#
+# The pod ordinal comes from the pod name (StatefulSet pods are "<name>-<ordinal>"), passed in through
+# the downward API: the mysql:5.7 image has no `hostname` binary, and $HOSTNAME is the runtime's to set.
+#
+# Environment:
+#   POD_NAME          required, the pod's metadata.name, e.g. "mysql-2"
+#   SERVER_ID_OFFSET  added to the ordinal; MySQL reserves server-id 0   (default 100)
+#   CONFIG_MAP_DIR    where the ConfigMap's option files are mounted     (default /mnt/config-map)
+#   CONF_DIR          the conf.d directory mysqld reads                  (default /mnt/conf.d)
+#   PRIMARY_CNF       ConfigMap key for ordinal 0                        (default primary.cnf)
+#   REPLICA_CNF       ConfigMap key for every other ordinal              (default replica.cnf)
+set -euo pipefail
+
+: "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
+SERVER_ID_OFFSET=${SERVER_ID_OFFSET:-100}
+CONFIG_MAP_DIR=${CONFIG_MAP_DIR:-/mnt/config-map}
+CONF_DIR=${CONF_DIR:-/mnt/conf.d}
+PRIMARY_CNF=${PRIMARY_CNF:-primary.cnf}
+REPLICA_CNF=${REPLICA_CNF:-replica.cnf}
+
+if [[ ! $POD_NAME =~ -([0-9]+)$ ]]; then
+  echo "init-mysql: cannot read an ordinal from pod name '$POD_NAME' (expected <name>-<number>)" >&2
+  exit 1
+fi
+ordinal=$((10#${BASH_REMATCH[1]}))
+server_id=$((SERVER_ID_OFFSET + ordinal))
+
+printf '[mysqld]\nserver-id=%d\n' "$server_id" >"$CONF_DIR/server-id.cnf"
+if ((ordinal == 0)); then
+  cnf=$PRIMARY_CNF
+else
+  cnf=$REPLICA_CNF
+fi
+cp "$CONFIG_MAP_DIR/$cnf" "$CONF_DIR/$cnf"
+echo "init-mysql: $POD_NAME is ordinal $ordinal, server-id $server_id, using $cnf"

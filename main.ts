@@ -31,6 +31,8 @@ try {
     process.stderr.write(`synthesized ${dir}/ (${files.join(', ')})\n`);
   }
 } catch (err) {
-  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\ndist/ was left unchanged.\n`);
+  process.stderr.write(
+    `error: ${err instanceof Error ? err.message : String(err)}\ndist/ was left unchanged.\n`,
+  );
   process.exitCode = 1;
 }

@@ -12,7 +12,15 @@ export const MYSQL_FLAVORS: readonly MysqlFlavor[] = ['mysql57', 'mysql84'];
 
 /** EBS volume types accepted by the `ebs.csi.aws.com` driver's `type` parameter. */
 export type EbsVolumeType = 'gp2' | 'gp3' | 'io1' | 'io2' | 'st1' | 'sc1' | 'standard';
-export const EBS_VOLUME_TYPES: readonly EbsVolumeType[] = ['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard'];
+export const EBS_VOLUME_TYPES: readonly EbsVolumeType[] = [
+  'gp2',
+  'gp3',
+  'io1',
+  'io2',
+  'st1',
+  'sc1',
+  'standard',
+];
 
 export type FsType = 'ext4' | 'xfs' | 'ext3' | 'ext2';
 export const FS_TYPES: readonly FsType[] = ['ext4', 'xfs', 'ext3', 'ext2'];

@@ -10,13 +10,13 @@ export interface NamespaceChartProps extends ChartProps {
 
 /** The namespace every other object lives in, and the ConfigMap with the primary and replica option files. */
 export class NamespaceChart extends Chart {
-  public readonly namespace: k8s.KubeNamespace;
+  public readonly namespaceObject: k8s.KubeNamespace;
   public readonly configMap: k8s.KubeConfigMap;
 
   constructor(scope: Construct, id: string, props: NamespaceChartProps) {
     super(scope, id, props);
     const c = props.config;
-    this.namespace = new k8s.KubeNamespace(this, 'namespace', {
+    this.namespaceObject = new k8s.KubeNamespace(this, 'namespace', {
       metadata: { name: c.namespace },
     });
     this.configMap = new k8s.KubeConfigMap(this, 'config', {

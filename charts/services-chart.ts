@@ -24,7 +24,7 @@ export class ServicesChart extends Chart {
     const ports = [{ name: 'mysql', port: c.mysqlPort }];
     this.headless = new k8s.KubeService(this, 'headless', {
       metadata: { name: c.name, namespace: c.namespace, labels },
-      spec: { ports, clusterIP: 'None', selector: labels },
+      spec: { ports, clusterIp: 'None', selector: labels },
     });
     this.read = new k8s.KubeService(this, 'read', {
       metadata: { name: readServiceName(c), namespace: c.namespace, labels },

@@ -1,4 +1,4 @@
-import { Chart, ChartProps, JsonPatch } from 'cdk8s';
+import { ApiObject, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { ProbeTimingConfig, ResolvedConfig, ResourcesConfig } from './config';
@@ -38,7 +38,11 @@ export const DATA_VOLUME = 'data';
  * once after a clone, then serves backups). One EBS volume per pod from `volumeClaimTemplates`.
  */
 export class StatefulSetChart extends Chart {
-  public readonly statefulSet: k8s.KubeStatefulSet;
+  /**
+   * The StatefulSet: a plain ApiObject built from typed `KubeStatefulSetProps`, because the typed class
+   * re-serializes its props on output and would drop the claim templates' apiVersion/kind.
+   */
+  public readonly statefulSet: ApiObject;
 
   constructor(scope: Construct, id: string, props: StatefulSetChartProps) {
     super(scope, id, props);
@@ -119,14 +123,19 @@ export class StatefulSetChart extends Chart {
             nodeAffinity: {
               requiredDuringSchedulingIgnoredDuringExecution: {
                 nodeSelectorTerms: [
-                  { matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: [...architectures] }] },
+                  {
+                    matchExpressions: [
+                      { key: 'kubernetes.io/arch', operator: 'In', values: [...architectures] },
+                    ],
+                  },
                 ],
               },
             },
           };
-    const nodeSelector = Object.keys(c.placement.nodeSelector).length > 0 ? { ...c.placement.nodeSelector } : undefined;
+    const nodeSelector =
+      Object.keys(c.placement.nodeSelector).length > 0 ? { ...c.placement.nodeSelector } : undefined;
 
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
+    const spec: k8s.KubeStatefulSetProps = {
       metadata: { name: c.name, namespace: c.namespace, labels },
       spec: {
         selector: { matchLabels: labels },
@@ -157,14 +166,17 @@ export class StatefulSetChart extends Chart {
           },
         ],
       },
-    });
+    };
+    const json = k8s.toJson_KubeStatefulSetProps(spec)!;
     // The typed PersistentVolumeClaim has no apiVersion/kind, but the API server fills them in on
     // volumeClaimTemplates; without them Argo CD reports the StatefulSet as OutOfSync forever
     // (argoproj/argo-cd#16707).
-    this.statefulSet.addJsonPatch(
-      JsonPatch.add('/spec/volumeClaimTemplates/0/apiVersion', 'v1'),
-      JsonPatch.add('/spec/volumeClaimTemplates/0/kind', 'PersistentVolumeClaim'),
-    );
+    json.spec.volumeClaimTemplates = json.spec.volumeClaimTemplates.map((t: object) => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      ...t,
+    }));
+    this.statefulSet = new ApiObject(this, 'statefulset', { ...k8s.KubeStatefulSet.GVK, ...json });
   }
 }
 

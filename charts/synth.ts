@@ -53,17 +53,26 @@ export function synthesize(options: SynthOptions): SynthResult {
     for (const name of names) {
       const outdir = path.join(staging, name);
       fs.rmSync(outdir, { recursive: true, force: true });
-      const app = new App({ outdir, yamlOutputType: YamlOutputType.FILE_PER_CHART, recordConstructMetadata: false });
+      const app = new App({
+        outdir,
+        yamlOutputType: YamlOutputType.FILE_PER_CHART,
+        recordConstructMetadata: false,
+      });
       addMysqlStack(app, options.profiles[name]);
       app.synth();
     }
-    return { published: names.map((name) => publish(path.join(staging, name), path.join(options.distDir, name))) };
+    return {
+      published: names.map((name) => publish(path.join(staging, name), path.join(options.distDir, name))),
+    };
   } finally {
     if (ownStaging) fs.rmSync(staging, { recursive: true, force: true });
   }
 }
 
-function selectProfiles(profiles: Readonly<Record<string, MysqlStackConfig>>, only?: readonly string[]): string[] {
+function selectProfiles(
+  profiles: Readonly<Record<string, MysqlStackConfig>>,
+  only?: readonly string[],
+): string[] {
   const known = Object.keys(profiles);
   if (only === undefined || only.length === 0) return known;
   const unknown = only.filter((n) => !known.includes(n));
@@ -78,11 +87,15 @@ function selectProfiles(profiles: Readonly<Record<string, MysqlStackConfig>>, on
 
 /** Copies the manifests of one staged profile into a fresh folder beside `target`, then swaps it in. */
 function publish(stagedDir: string, target: string): { dir: string; files: string[] } {
-  const files = fs.readdirSync(stagedDir).filter((f) => MANIFEST.test(f)).sort();
+  const files = fs
+    .readdirSync(stagedDir)
+    .filter((f) => MANIFEST.test(f))
+    .sort();
   if (files.length === 0) throw new Error(`Synthesis produced no manifests in ${stagedDir}`);
   const parent = path.dirname(target);
   fs.mkdirSync(parent, { recursive: true });
   const fresh = fs.mkdtempSync(path.join(parent, `.${path.basename(target)}.new-`));
+  fs.chmodSync(fresh, 0o755);
   const old = `${fresh.replace('.new-', '.old-')}`;
   try {
     for (const f of files) fs.copyFileSync(path.join(stagedDir, f), path.join(fresh, f));

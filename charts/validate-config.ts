@@ -35,12 +35,31 @@ const QUANTITY =
 const IMAGE_REFERENCE =
   /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
-const LABEL_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_NAME =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const CNF_KEY = /^[-._a-zA-Z0-9]+$/;
 
-const BINARY_SUFFIX: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-const DECIMAL_SUFFIX: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+const BINARY_SUFFIX: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+const DECIMAL_SUFFIX: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+};
 
 /** The numeric value of a Kubernetes quantity (bytes for sizes, cores for CPU), or undefined if malformed. */
 export function parseQuantity(q: string): number | undefined {
@@ -68,7 +87,7 @@ export const EBS_IOPS_TYPES: readonly EbsVolumeType[] = ['gp3', 'io1', 'io2'];
 /** EBS types that take a provisioned `throughput` parameter. */
 export const EBS_THROUGHPUT_TYPES: readonly EbsVolumeType[] = ['gp3'];
 
-const show = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : (JSON.stringify(v) ?? String(v)));
 const oneOf = (xs: readonly unknown[]): string => xs.map(show).join(', ');
 
 /** Collects problems with their field paths; `check` records one when `ok` is false. */
@@ -178,7 +197,9 @@ export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
   // Storage
   const s = config.storage;
   p.check(
-    typeof s.storageClassName === 'string' && s.storageClassName.length <= 253 && DNS1123_SUBDOMAIN.test(s.storageClassName),
+    typeof s.storageClassName === 'string' &&
+      s.storageClassName.length <= 253 &&
+      DNS1123_SUBDOMAIN.test(s.storageClassName),
     'storage.storageClassName',
     s.storageClassName,
     'expected a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", at most 253 characters',
@@ -192,7 +213,12 @@ export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
       s.kmsKeyId,
       'expected a KMS key ARN such as "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"',
     );
-    p.check(s.encrypted === true, 'storage.kmsKeyId', s.kmsKeyId, 'is only used when storage.encrypted is true; set encrypted: true or remove kmsKeyId');
+    p.check(
+      s.encrypted === true,
+      'storage.kmsKeyId',
+      s.kmsKeyId,
+      'is only used when storage.encrypted is true; set encrypted: true or remove kmsKeyId',
+    );
   }
   if (s.iops !== undefined) {
     p.check(
@@ -215,9 +241,19 @@ export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
   if (s.fsType !== undefined) p.member('storage.fsType', s.fsType, FS_TYPES);
   p.member('storage.reclaimPolicy', s.reclaimPolicy, RECLAIM_POLICIES);
   if (s.allowVolumeExpansion !== undefined)
-    p.check(typeof s.allowVolumeExpansion === 'boolean', 'storage.allowVolumeExpansion', s.allowVolumeExpansion, 'expected true or false');
+    p.check(
+      typeof s.allowVolumeExpansion === 'boolean',
+      'storage.allowVolumeExpansion',
+      s.allowVolumeExpansion,
+      'expected true or false',
+    );
   for (const [i, opt] of (s.mountOptions ?? []).entries()) {
-    p.check(typeof opt === 'string' && /^[\w.=,-]+$/.test(opt), `storage.mountOptions[${i}]`, opt, 'expected a mount option such as "noatime"');
+    p.check(
+      typeof opt === 'string' && /^[\w.=,-]+$/.test(opt),
+      `storage.mountOptions[${i}]`,
+      opt,
+      'expected a mount option such as "noatime"',
+    );
   }
   p.quantity('storage.size', s.size, '10Gi');
   const bytes = typeof s.size === 'string' ? parseQuantity(s.size) : undefined;
@@ -241,7 +277,12 @@ export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
       'expected a ConfigMap key ending in ".cnf" (letters, digits, "-", "_" and "."), since mysqld only reads *.cnf from conf.d',
     );
   }
-  p.check(f.primaryKey !== f.replicaKey, 'mysqlFiles.replicaKey', f.replicaKey, 'must differ from mysqlFiles.primaryKey');
+  p.check(
+    f.primaryKey !== f.replicaKey,
+    'mysqlFiles.replicaKey',
+    f.replicaKey,
+    'must differ from mysqlFiles.primaryKey',
+  );
   for (const key of ['primary', 'replica'] as const) {
     p.check(
       typeof f[key] === 'string' && /^\s*(#.*\n\s*)*\[mysqld\]/m.test(f[key]),
@@ -267,11 +308,22 @@ export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
 
   const placement = config.placement ?? {};
   const architectures = placement.architectures ?? [];
-  for (const [i, a] of architectures.entries()) p.member(`placement.architectures[${i}]`, a, CPU_ARCHITECTURES);
+  for (const [i, a] of architectures.entries())
+    p.member(`placement.architectures[${i}]`, a, CPU_ARCHITECTURES);
   const nodeSelector = placement.nodeSelector ?? {};
   for (const [k, v] of Object.entries(nodeSelector)) {
-    p.check(LABEL_NAME.test(k), `placement.nodeSelector key`, k, 'expected a label name such as "node.kubernetes.io/instance-type"');
-    p.check(typeof v === 'string' && v.length <= 63 && LABEL_VALUE.test(v), `placement.nodeSelector["${k}"]`, v, 'expected a label value: at most 63 characters, letters, digits, "-", "_" and "."');
+    p.check(
+      LABEL_NAME.test(k),
+      `placement.nodeSelector key`,
+      k,
+      'expected a label name such as "node.kubernetes.io/instance-type"',
+    );
+    p.check(
+      typeof v === 'string' && v.length <= 63 && LABEL_VALUE.test(v),
+      `placement.nodeSelector["${k}"]`,
+      v,
+      'expected a label value: at most 63 characters, letters, digits, "-", "_" and "."',
+    );
   }
 
   if (p.list.length > 0) throw new ConfigError(String(config.profile), p.list);

@@ -87,7 +87,7 @@ export const EBS_IOPS_TYPES: readonly EbsVolumeType[] = ['gp3', 'io1', 'io2'];
 /** EBS types that take a provisioned `throughput` parameter. */
 export const EBS_THROUGHPUT_TYPES: readonly EbsVolumeType[] = ['gp3'];
 
-const show = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : (JSON.stringify(v) ?? String(v)));
+const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
 const oneOf = (xs: readonly unknown[]): string => xs.map(show).join(', ');
 
 /** Collects problems with their field paths; `check` records one when `ok` is false. */

@@ -1,0 +1,221 @@
+import { PROFILES, workshop } from '../charts/profiles';
+import { ConfigError, parseQuantity, validateConfig } from '../charts/validate-config';
+import { withChanges } from './support/synth';
+
+/** The single problem reported for a config changed from the workshop profile. */
+function problemFor(changes: Record<string, unknown>): string {
+  try {
+    validateConfig(withChanges(workshop, changes));
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    expect(problems).toHaveLength(1);
+    return problems[0];
+  }
+  throw new Error(`config with ${JSON.stringify(changes)} was accepted`);
+}
+
+describe('every profile is valid', () => {
+  test.each(Object.keys(PROFILES))('%s', (name) => {
+    expect(() => validateConfig(PROFILES[name])).not.toThrow();
+  });
+});
+
+describe('validation: each rule names the field, the bad value and what is allowed', () => {
+  test('fails if replicas is 0', () => {
+    expect(problemFor({ replicas: 0 })).toBe('replicas is 0; expected a whole number from 1 to 100');
+  });
+  test('fails if replicas is not a whole number', () => {
+    expect(problemFor({ replicas: 2.5 })).toBe('replicas is 2.5; expected a whole number from 1 to 100');
+  });
+  test('fails if the name is not a DNS-1123 label', () => {
+    expect(problemFor({ name: 'My_SQL' })).toMatch(/^name is "My_SQL"; expected a DNS-1123 label/);
+  });
+  test('fails if the name leaves no room for pod ordinals', () => {
+    expect(problemFor({ name: 'a'.repeat(53) })).toMatch(/^name is "a{53}"; expected at most 52 characters/);
+  });
+  test('fails if the namespace is not a DNS-1123 label', () => {
+    expect(problemFor({ namespace: 'mysql.prod' })).toMatch(
+      /^namespace is "mysql.prod"; expected a DNS-1123 label/,
+    );
+  });
+  test('fails if the profile name is not a DNS-1123 label', () => {
+    expect(problemFor({ profile: 'Workshop' })).toMatch(/^profile is "Workshop"; expected a DNS-1123 label/);
+  });
+  test('fails if the flavor is unknown', () => {
+    expect(problemFor({ flavor: 'mysql80' })).toBe(
+      'flavor is "mysql80"; expected one of "mysql57", "mysql84"',
+    );
+  });
+  test('fails if an image reference is malformed', () => {
+    expect(problemFor({ 'images.mysql': 'MySQL 5.7' })).toMatch(
+      /^images\.mysql is "MySQL 5\.7"; expected an image reference/,
+    );
+  });
+  test('accepts an image pinned by digest', () => {
+    expect(() =>
+      validateConfig(
+        withChanges(workshop, {
+          'images.xtrabackup': `percona/percona-xtrabackup:2.4@sha256:${'a'.repeat(64)}`,
+        }),
+      ),
+    ).not.toThrow();
+  });
+  test('fails if the pull policy is unknown', () => {
+    expect(problemFor({ 'images.pullPolicy': 'Sometimes' })).toBe(
+      'images.pullPolicy is "Sometimes"; expected one of "IfNotPresent", "Always", "Never"',
+    );
+  });
+  test('fails if the volume size is not a Kubernetes quantity', () => {
+    expect(problemFor({ 'storage.size': '10GB' })).toBe(
+      'storage.size is "10GB"; expected a positive Kubernetes quantity such as "10Gi"',
+    );
+  });
+  test('fails if the volume is smaller than EBS allows for its type', () => {
+    expect(problemFor({ 'storage.volumeType': 'st1', 'storage.mountOptions': [] })).toBe(
+      'storage.size is "10Gi"; EBS st1 volumes are at least 125Gi; use "125Gi" or more',
+    );
+  });
+  test('fails if the EBS volume type is one the driver does not accept', () => {
+    expect(problemFor({ 'storage.volumeType': 'gp4' })).toBe(
+      'storage.volumeType is "gp4"; expected one of "gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"',
+    );
+  });
+  test('fails if iops is set for a type without provisioned IOPS', () => {
+    expect(problemFor({ 'storage.iops': 4000 })).toBe(
+      'storage.iops is 4000; is only accepted for volume types "gp3", "io1", "io2", not "gp2"; remove it or change storage.volumeType',
+    );
+  });
+  test('fails if throughput is set for a type other than gp3', () => {
+    expect(problemFor({ 'storage.volumeType': 'io2', 'storage.throughput': 250 })).toBe(
+      'storage.throughput is 250; is only accepted for volume type "gp3", not "io2"; remove it or use volumeType "gp3"',
+    );
+  });
+  test('fails if gp3 iops is out of range', () => {
+    expect(problemFor({ 'storage.volumeType': 'gp3', 'storage.iops': 50 })).toBe(
+      'storage.iops is 50; expected a whole number from 100 to 256000',
+    );
+  });
+  test('accepts gp3 with iops and throughput', () => {
+    expect(() =>
+      validateConfig(
+        withChanges(workshop, {
+          'storage.volumeType': 'gp3',
+          'storage.iops': 6000,
+          'storage.throughput': 250,
+        }),
+      ),
+    ).not.toThrow();
+  });
+  test('fails if the KMS key is not an ARN', () => {
+    expect(problemFor({ 'storage.kmsKeyId': 'my-key' })).toMatch(
+      /^storage\.kmsKeyId is "my-key"; expected a KMS key ARN/,
+    );
+  });
+  test('fails if a KMS key is given for unencrypted volumes', () => {
+    expect(
+      problemFor({
+        'storage.encrypted': false,
+        'storage.kmsKeyId': 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      }),
+    ).toMatch(/^storage\.kmsKeyId is ".*"; is only used when storage\.encrypted is true/);
+  });
+  test('fails if the filesystem type is unknown', () => {
+    expect(problemFor({ 'storage.fsType': 'btrfs' })).toBe(
+      'storage.fsType is "btrfs"; expected one of "ext4", "xfs", "ext3", "ext2"',
+    );
+  });
+  test('fails if the reclaim policy is unknown', () => {
+    expect(problemFor({ 'storage.reclaimPolicy': 'Recycle' })).toBe(
+      'storage.reclaimPolicy is "Recycle"; expected one of "Delete", "Retain"',
+    );
+  });
+  test('fails if the StorageClass name is not a DNS-1123 subdomain', () => {
+    expect(problemFor({ 'storage.storageClassName': 'MySQL GP2' })).toMatch(
+      /^storage\.storageClassName is "MySQL GP2"; expected a DNS-1123 subdomain/,
+    );
+  });
+  test('fails if a mount option is malformed', () => {
+    expect(problemFor({ 'storage.mountOptions': ['debug', 'rm -rf'] })).toBe(
+      'storage.mountOptions[1] is "rm -rf"; expected a mount option such as "noatime"',
+    );
+  });
+  test('fails if a resource quantity is malformed', () => {
+    expect(problemFor({ 'resources.mysql.memoryRequest': '1 GB' })).toBe(
+      'resources.mysql.memoryRequest is "1 GB"; expected a positive Kubernetes quantity such as "1Gi"',
+    );
+  });
+  test('fails if a request exceeds its limit', () => {
+    expect(problemFor({ 'resources.xtrabackup.cpuLimit': '50m' })).toBe(
+      'resources.xtrabackup.cpuRequest is "100m"; must not exceed resources.xtrabackup.cpuLimit ("50m"); raise the limit or lower the request',
+    );
+  });
+  test('fails if a probe timing is out of range', () => {
+    expect(problemFor({ 'probes.readiness.periodSeconds': 0 })).toBe(
+      'probes.readiness.periodSeconds is 0; expected a whole number from 1 to 3600',
+    );
+  });
+  test('fails if the ports collide', () => {
+    expect(problemFor({ backupPort: 3306 })).toBe('backupPort is 3306; must differ from mysqlPort');
+  });
+  test('fails if a port is out of range', () => {
+    expect(problemFor({ mysqlPort: 70000 })).toBe(
+      'mysqlPort is 70000; expected a whole number from 1 to 65535',
+    );
+  });
+  test('fails if the server-id offset is 0 (MySQL reserves server-id 0)', () => {
+    expect(problemFor({ serverIdOffset: 0 })).toBe(
+      'serverIdOffset is 0; expected a whole number from 1 to 4294967195',
+    );
+  });
+  test('fails if a ConfigMap key is not a .cnf file', () => {
+    expect(problemFor({ 'mysqlFiles.primaryKey': 'master.conf' })).toMatch(
+      /^mysqlFiles\.primaryKey is "master\.conf"; expected a ConfigMap key ending in "\.cnf"/,
+    );
+  });
+  test('fails if the primary and replica keys are the same', () => {
+    expect(problemFor({ 'mysqlFiles.replicaKey': 'master.cnf' })).toBe(
+      'mysqlFiles.replicaKey is "master.cnf"; must differ from mysqlFiles.primaryKey',
+    );
+  });
+  test('fails if an option file has no [mysqld] section', () => {
+    expect(problemFor({ 'mysqlFiles.replica': 'read-only\n' })).toBe(
+      'mysqlFiles.replica is "read-only\\n"; expected MySQL option file text with a "[mysqld]" section',
+    );
+  });
+  test('fails if a node architecture is unknown', () => {
+    expect(problemFor({ 'placement.architectures': ['x86_64'] })).toBe(
+      'placement.architectures[0] is "x86_64"; expected one of "amd64", "arm64"',
+    );
+  });
+  test('fails if a node selector value is not a label value', () => {
+    expect(problemFor({ 'placement.nodeSelector': { 'node.kubernetes.io/pool': 'db pool' } })).toMatch(
+      /^placement\.nodeSelector\["node\.kubernetes\.io\/pool"\] is "db pool"; expected a label value/,
+    );
+  });
+
+  test('reports every problem at once, under the profile name', () => {
+    expect(() => validateConfig(withChanges(workshop, { replicas: 0, 'storage.size': 'big' }))).toThrow(
+      'Invalid config for profile "workshop" (2 problems):\n' +
+        '  - replicas is 0; expected a whole number from 1 to 100\n' +
+        '  - storage.size is "big"; expected a positive Kubernetes quantity such as "10Gi"',
+    );
+  });
+
+  test('fills in the documented defaults', () => {
+    const r = validateConfig(workshop);
+    expect(r).toMatchObject({ serverIdOffset: 100, mysqlPort: 3306, backupPort: 3307 });
+    expect(r.images.pullPolicy).toBe('IfNotPresent');
+  });
+});
+
+describe('parseQuantity', () => {
+  test.each([
+    ['10Gi', 10 * 2 ** 30],
+    ['500m', 0.5],
+    ['1', 1],
+    ['1.5G', 1.5e9],
+    ['1e3', 1000],
+  ])('%s', (q, value) => expect(parseQuantity(q)).toBe(value));
+  test.each(['10GB', '', 'Gi', '1 Gi', '--1'])('rejects %p', (q) => expect(parseQuantity(q)).toBeUndefined());
+});

@@ -1,0 +1,68 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { scriptPath } from '../../charts/scripts';
+import { ls, ScriptSandbox } from '../support/script-runner';
+
+const SCRIPT = scriptPath('init-mysql', 'mysql57');
+
+describe('init-mysql.sh', () => {
+  let box: ScriptSandbox;
+  let env: Record<string, string>;
+  beforeEach(() => {
+    box = new ScriptSandbox();
+    const configMap = box.dir('config-map');
+    fs.writeFileSync(path.join(configMap, 'master.cnf'), '[mysqld]\nlog-bin\n');
+    fs.writeFileSync(path.join(configMap, 'slave.cnf'), '[mysqld]\nsuper-read-only\n');
+    env = {
+      CONFIG_MAP_DIR: configMap,
+      CONF_DIR: box.dir('conf.d'),
+      SERVER_ID_OFFSET: '100',
+      PRIMARY_CNF: 'master.cnf',
+      REPLICA_CNF: 'slave.cnf',
+    };
+  });
+  afterEach(() => box.cleanup());
+  const conf = (f: string) => fs.readFileSync(path.join(env.CONF_DIR, f), 'utf8');
+
+  test('ordinal 0: server-id 100 and the primary config only', () => {
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+    expect(r.status).toBe(0);
+    expect(ls(env.CONF_DIR)).toEqual(['master.cnf', 'server-id.cnf']);
+    expect(conf('server-id.cnf')).toBe('[mysqld]\nserver-id=100\n');
+    expect(conf('master.cnf')).toBe('[mysqld]\nlog-bin\n');
+  });
+
+  test('ordinal N: server-id 100+N and the replica config only', () => {
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-2' });
+    expect(r.status).toBe(0);
+    expect(ls(env.CONF_DIR)).toEqual(['server-id.cnf', 'slave.cnf']);
+    expect(conf('server-id.cnf')).toBe('[mysqld]\nserver-id=102\n');
+  });
+
+  test('ordinals are decimal even with a leading zero, and names may contain dashes', () => {
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'my-sql-010', SERVER_ID_OFFSET: '1000' });
+    expect(r.status).toBe(0);
+    expect(conf('server-id.cnf')).toBe('[mysqld]\nserver-id=1010\n');
+  });
+
+  test('does not need a hostname binary: runs with only POD_NAME to go by', () => {
+    box.fake('hostname', 'echo "hostname must not be called" >&2; exit 97');
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1', HOSTNAME: 'wrong-7' });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([]);
+    expect(conf('server-id.cnf')).toBe('[mysqld]\nserver-id=101\n');
+  });
+
+  test('fails if the pod name has no ordinal', () => {
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("cannot read an ordinal from pod name 'mysql'");
+    expect(ls(env.CONF_DIR)).toEqual([]);
+  });
+
+  test('fails if POD_NAME is not set', () => {
+    const r = box.run(SCRIPT, env);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('POD_NAME must be the pod name');
+  });
+});

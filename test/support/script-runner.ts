@@ -1,0 +1,87 @@
+/**
+ * Runs a chart's shell script outside a pod: real bash, a temp dir standing in for the volumes, and
+ * fake commands on PATH (socat, xbstream, xtrabackup, mysql, …) that record how they were called.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export interface Call {
+  /** The fake command's name. */
+  readonly name: string;
+  readonly args: string[];
+  /** What the script fed on standard input (for `mysql <<SQL`). */
+  readonly stdin: string;
+}
+
+export interface ScriptRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly calls: Call[];
+}
+
+/** A scratch directory with a `bin/` for fakes and a call log. Remove it with `cleanup()`. */
+export class ScriptSandbox {
+  readonly root: string;
+  private readonly bin: string;
+  private readonly log: string;
+
+  constructor() {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'script-test-'));
+    this.bin = path.join(this.root, 'bin');
+    this.log = path.join(this.root, 'calls.jsonl');
+    fs.mkdirSync(this.bin);
+  }
+
+  /** A directory inside the sandbox (created), e.g. the data dir. */
+  dir(rel: string): string {
+    const p = path.join(this.root, rel);
+    fs.mkdirSync(p, { recursive: true });
+    return p;
+  }
+
+  /**
+   * Installs a fake command. It logs its name, args and stdin, then runs `body` (bash) with the same
+   * args and its stdin available as the file "$FAKE_STDIN"; `body`'s exit status is the command's.
+   */
+  fake(name: string, body = 'exit 0'): void {
+    const file = path.join(this.bin, name);
+    fs.writeFileSync(
+      file,
+      `#!/usr/bin/env bash
+FAKE_STDIN=$(mktemp)
+cat >"$FAKE_STDIN"
+node -e 'const fs = require("fs"); const [n, f, ...a] = process.argv.slice(1); fs.appendFileSync(process.env.FAKE_CALL_LOG, JSON.stringify({ name: n, args: a, stdin: fs.readFileSync(f, "latin1") }) + "\\n")' "${name}" "$FAKE_STDIN" "$@"
+${body}
+`,
+      { mode: 0o755 },
+    );
+  }
+
+  /** Runs a script file with bash, the fakes first on PATH, and only the given environment. */
+  run(script: string, env: Record<string, string>): ScriptRun {
+    fs.writeFileSync(this.log, '');
+    const r = spawnSync('bash', [script], {
+      env: { PATH: `${this.bin}:/usr/local/bin:/usr/bin:/bin`, FAKE_CALL_LOG: this.log, ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    const calls = fs
+      .readFileSync(this.log, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Call);
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls };
+  }
+
+  cleanup(): void {
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Names of the files directly in a directory, sorted. */
+export function ls(dir: string): string[] {
+  return fs.readdirSync(dir).sort();
+}

@@ -104,6 +104,23 @@ describe('npm run diff on real before/after pairs', () => {
     expect(r.stdout).toContain('1 warning(s)');
   });
 
+  test('serviceName and selector changes: one WARNING naming both immutable fields', () => {
+    const dir = editedCopy('0003-statefulset.k8s.yaml', (t) =>
+      t
+        .replace('  serviceName: mysql\n', '  serviceName: mysql-headless\n')
+        .replace(
+          '  selector:\n    matchLabels:\n      app: mysql\n',
+          '  selector:\n    matchLabels:\n      app: db\n',
+        ),
+    );
+    const r = runDiff({ distDir: base, newDir: dir });
+    expect(lines(r.stdout)).toContain('    spec.serviceName: "mysql" → "mysql-headless"');
+    expect(r.stdout).toContain(
+      'WARNING: spec.selector, spec.serviceName cannot be changed on a live StatefulSet',
+    );
+    expect(r.stdout).toContain('1 warning(s), 0 note(s)');
+  });
+
   test('EBS volume type change: the StorageClass parameters WARNING', () => {
     const r = diffAgainst({ ...workshop, storage: { ...workshop.storage, volumeType: 'gp3' } });
     expect(lines(r.stdout)).toContain('    parameters.type: "gp2" → "gp3"');

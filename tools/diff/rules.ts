@@ -124,13 +124,15 @@ function statefulSet(c: Change): Finding[] {
   }
   const newSpec = obj(get(c.new!.object, 'spec'));
   const out: Finding[] = [];
-  for (const field of touched(c.fields, 'spec').filter((f) => !STATEFULSET_MUTABLE.has(f))) {
+  const immutable = touched(c.fields, 'spec').filter((f) => !STATEFULSET_MUTABLE.has(f));
+  if (immutable.length > 0) {
+    const names = immutable.map((f) => `spec.${f}`).join(', ');
     let msg =
-      `spec.${field} cannot be changed on a live StatefulSet: the API server refuses the update ("updates ` +
+      `${names} cannot be changed on a live StatefulSet: the API server refuses the update ("updates ` +
       `to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', ` +
       `'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"), so the sync fails. ` +
       `To apply it, delete the StatefulSet with --cascade=orphan (pods and claims stay) and let it be re-created.`;
-    if (field === 'volumeClaimTemplates') {
+    if (immutable.includes('volumeClaimTemplates')) {
       msg +=
         ' Existing claims never change with the template: to grow a volume, edit each claim (the ' +
         'StorageClass needs allowVolumeExpansion: true).';

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# xtrabackup sidecar (MySQL 8.4 LTS, Percona XtraBackup 8.4, GTID mode): keeps the replication and
+# backup user in step with its Secret on the primary, finishes a clone by starting GTID
+# auto-positioned replication on a replica, then serves backups to the next pod.
+#
+# 1. Ordinal 0 (the primary): once mysqld accepts connections, create or update the replication and
+#    backup user (REPLICATION_USER) with its password from the Secret, and grant it the least it
+#    needs. This runs on every start and is idempotent; it is written to the binary log on purpose,
+#    so every replica (and every backup a replica serves) carries the same user and password.
+# 2. Ordinal >= 1 after clone-mysql: XtraBackup leaves xtrabackup_binlog_info in the data directory,
+#    "<binlog file> <position> <gtid set>". With gtid_mode=ON the third column onward is the GTID set
+#    the backup contains (a long set spans lines: "uuid1:1-5,\nuuid2:1-3"). It is the same file
+#    whether the backup came from the primary or from a replica, because GTIDs identify transactions
+#    wherever they are. Turn it into change_source.sql.in (RESET BINARY LOGS AND GTIDS, SET GLOBAL
+#    gtid_purged: no secrets) and remove the info files. XtraBackup's --slave-info and the
+#    xtrabackup_slave_info file it writes (a binlog-coordinates statement for the source) are not
+#    needed: SOURCE_AUTO_POSITION=1 lets the replica ask the primary for every transaction missing
+#    from gtid_purged, so this flavor never passes --slave-info and needs no file/position.
+# 3. If change_source.sql.in exists: in ONE mysql session, lift super_read_only, apply it, CHANGE
+#    REPLICATION SOURCE TO the primary (<name>-0.<service>) with auto-position and TLS, START REPLICA,
+#    and restore super_read_only. Only after that succeeded is the file renamed to
+#    change_source.sql.orig, so a failure is retried on the container's next start (after a
+#    best-effort SET GLOBAL super_read_only = ON) and a success is never repeated.
+# 4. Serve `xtrabackup --backup --stream=xbstream` on BACKUP_PORT with socat, one process per
+#    connection, connecting to the local mysqld as the replication user.
+#
+# Secrets: passwords are read from files and fed to mysql on standard input (printf is a shell
+# builtin, and a pipe leaves no temp file), never on a command line where `ps` shows them, and never
+# written to the data directory. mysql and xtrabackup take credentials from the client option files
+# that init-mysql wrote (mode 0600, in-memory emptyDir).
+#
+# Environment:
+#   POD_NAME                   required, the pod's metadata.name, e.g. "mysql-2"
+#   SERVICE_NAME               required, the headless Service name; the primary is <name>-0.<service>
+#   CLIENT_CNF_DIR             required, holds root.cnf and replication.cnf (written by init-mysql)
+#   REPLICATION_USER           required, the replication and backup user's name
+#   REPLICATION_PASSWORD_FILE  required, file holding its password (a mounted Secret key; trailing
+#                              newlines are stripped)
+#   DATA_DIR                   the MySQL data directory (default /var/lib/mysql)
+#   MYSQL_PORT                 mysqld's port, here and on the primary (default 3306)
+#   BACKUP_PORT                port to serve backups on (default 3307)
+#   POLL_SECONDS               pause between "is mysqld up" polls (default 1; tests shorten it)
+# Writable paths: DATA_DIR (change_source.sql.in/.orig) and /tmp (xtrabackup's --target-dir, where a
+# streaming backup keeps its temporary files). Tools: bash, mysql (8.4 client), socat, xtrabackup.
+# SQL string escaping assumes sql_mode without NO_BACKSLASH_ESCAPES (the MySQL default).
+set -euo pipefail
+
+: "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
+: "${SERVICE_NAME:?SERVICE_NAME must be the headless Service name}"
+: "${CLIENT_CNF_DIR:?CLIENT_CNF_DIR must be the directory with root.cnf and replication.cnf}"
+: "${REPLICATION_USER:?REPLICATION_USER must be set}"
+: "${REPLICATION_PASSWORD_FILE:?REPLICATION_PASSWORD_FILE must name the file with the replication password}"
+DATA_DIR=${DATA_DIR:-/var/lib/mysql}
+MYSQL_PORT=${MYSQL_PORT:-3306}
+BACKUP_PORT=${BACKUP_PORT:-3307}
+POLL_SECONDS=${POLL_SECONDS:-1}
+
+fail() {
+  echo "sidecar: $*" >&2
+  exit 1
+}
+
+[[ $MYSQL_PORT =~ ^[0-9]+$ ]] || fail "MYSQL_PORT must be a port number, got '$MYSQL_PORT'"
+[[ $BACKUP_PORT =~ ^[0-9]+$ ]] || fail "BACKUP_PORT must be a port number, got '$BACKUP_PORT'"
+[[ $POLL_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "POLL_SECONDS must be a number of seconds, got '$POLL_SECONDS'"
+if [[ ! $POD_NAME =~ ^(.+)-([0-9]+)$ ]]; then
+  fail "cannot read an ordinal from pod name '$POD_NAME' (expected <name>-<number>)"
+fi
+ordinal=$((10#${BASH_REMATCH[2]}))
+primary_host="${BASH_REMATCH[1]}-0.$SERVICE_NAME"
+[[ -r $REPLICATION_PASSWORD_FILE ]] || fail "cannot read REPLICATION_PASSWORD_FILE '$REPLICATION_PASSWORD_FILE'"
+replication_password=$(<"$REPLICATION_PASSWORD_FILE")
+[[ -n $replication_password ]] || fail "the replication password in '$REPLICATION_PASSWORD_FILE' is empty"
+
+# sql_string VALUE: VALUE as the body of a single-quoted SQL string literal (\ and ' escaped).
+sql_string() {
+  local s=${1//\\/\\\\}
+  printf '%s' "${s//\'/\\\'}"
+}
+user_literal="'$(sql_string "$REPLICATION_USER")'"
+user_sql="$user_literal@'%'"
+password_literal="'$(sql_string "$replication_password")'"
+host_literal="'$(sql_string "$primary_host")'"
+
+# mysql_root ARGS...: the mysql client as root on the local mysqld (--defaults-extra-file goes first).
+mysql_root() {
+  mysql --defaults-extra-file="$CLIENT_CNF_DIR/root.cnf" -h 127.0.0.1 -P "$MYSQL_PORT" "$@"
+}
+
+wait_for_mysqld() {
+  echo "sidecar: waiting for mysqld to accept connections on 127.0.0.1:$MYSQL_PORT"
+  until mysql_root -e 'SELECT 1' </dev/null >/dev/null; do sleep "$POLL_SECONDS"; done
+}
+
+cd "$DATA_DIR"
+
+if ((ordinal == 0)); then
+  wait_for_mysqld
+  echo "sidecar: ensuring replication and backup user '$REPLICATION_USER'"
+  # Privileges: REPLICATION SLAVE (MySQL 8.4 still names it so) for the replicas' connection; the
+  # rest is the minimum Percona lists for full backups in "Connection and privileges needed"
+  # (https://docs.percona.com/percona-xtrabackup/8.4/privileges.html): BACKUP_ADMIN, PROCESS,
+  # RELOAD, LOCK TABLES, REPLICATION CLIENT on *.*, and SELECT on performance_schema.log_status,
+  # .keyring_component_status and .replication_group_members (xtrabackup queries the last to find out
+  # whether the server is in a Group Replication cluster).
+  printf '%s\n' \
+    "CREATE USER IF NOT EXISTS $user_sql IDENTIFIED BY $password_literal;" \
+    "ALTER USER $user_sql IDENTIFIED BY $password_literal;" \
+    "GRANT REPLICATION SLAVE, BACKUP_ADMIN, PROCESS, RELOAD, LOCK TABLES, REPLICATION CLIENT ON *.* TO $user_sql;" \
+    "GRANT SELECT ON performance_schema.log_status TO $user_sql;" \
+    "GRANT SELECT ON performance_schema.keyring_component_status TO $user_sql;" \
+    "GRANT SELECT ON performance_schema.replication_group_members TO $user_sql;" |
+    mysql_root || fail "could not create or update user '$REPLICATION_USER' on the primary"
+else
+  if [[ -f xtrabackup_binlog_info ]]; then
+    # "<file>\t<position>\t<gtid set>", the set possibly continued on further lines.
+    gtid_set=$(awk 'NR == 1 { $1 = ""; $2 = "" } { print }' xtrabackup_binlog_info | tr -d '[:space:]')
+    if [[ -z $gtid_set ]]; then
+      fail "xtrabackup_binlog_info has no GTID set (third column): this flavor requires gtid_mode=ON on every server; got: $(<xtrabackup_binlog_info)"
+    fi
+    if [[ ! $gtid_set =~ ^[A-Za-z0-9_:,-]+$ ]]; then
+      fail "xtrabackup_binlog_info: not a GTID set: '$gtid_set'"
+    fi
+    printf '%s\n' 'RESET BINARY LOGS AND GTIDS;' "SET GLOBAL gtid_purged='$gtid_set';" >change_source.sql.in.tmp
+    mv change_source.sql.in.tmp change_source.sql.in
+    rm -f xtrabackup_binlog_info xtrabackup_slave_info
+  fi
+
+  if [[ -f change_source.sql.in ]]; then
+    wait_for_mysqld
+    echo "sidecar: starting replication from $primary_host:$MYSQL_PORT with GTID auto-position"
+    if ! printf '%s\n' \
+      'SET GLOBAL super_read_only = OFF;' \
+      "$(<change_source.sql.in)" \
+      "CHANGE REPLICATION SOURCE TO SOURCE_HOST=$host_literal, SOURCE_PORT=$MYSQL_PORT, SOURCE_USER=$user_literal, SOURCE_PASSWORD=$password_literal, SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, SOURCE_CONNECT_RETRY=10;" \
+      'START REPLICA;' \
+      'SET GLOBAL super_read_only = ON;' |
+      mysql_root; then
+      mysql_root -e 'SET GLOBAL super_read_only = ON' </dev/null || true
+      fail "configuring replication failed; keeping change_source.sql.in to retry on the next start"
+    fi
+    mv change_source.sql.in change_source.sql.orig
+  fi
+fi
+
+echo "sidecar: serving backups on port $BACKUP_PORT"
+exec socat -U "TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork" \
+  "SYSTEM:xtrabackup --defaults-extra-file=$CLIENT_CNF_DIR/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=$MYSQL_PORT --datadir=$DATA_DIR --target-dir=/tmp/xtrabackup-stream"

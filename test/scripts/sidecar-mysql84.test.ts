@@ -1,0 +1,328 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { scriptPath } from '../../charts/scripts';
+import { Call, ls, ScriptSandbox } from '../support/script-runner';
+
+const SCRIPT = scriptPath('xtrabackup-sidecar', 'mysql84');
+
+/** A password with every character the SQL escaping must handle, and the newline a Secret file ends with. */
+const PASSWORD = "s3cr'et\\pa;ss";
+const PASSWORD_SQL = "'s3cr\\'et\\\\pa;ss'";
+const UUID_A = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+const UUID_B = '8a94f357-aab4-11df-86ab-c80aa9429562';
+
+describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
+  let box: ScriptSandbox;
+  let data: string;
+  let cnf: string;
+  let env: Record<string, string>;
+  beforeEach(() => {
+    box = new ScriptSandbox();
+    data = box.dir('data');
+    cnf = box.dir('cnf');
+    const secrets = box.dir('secrets');
+    fs.writeFileSync(path.join(secrets, 'replication-password'), `${PASSWORD}\n`);
+    box.fake('mysql');
+    box.fake('socat');
+    env = {
+      POD_NAME: 'mysql-1',
+      SERVICE_NAME: 'mysql',
+      DATA_DIR: data,
+      CLIENT_CNF_DIR: cnf,
+      REPLICATION_USER: 'repl',
+      REPLICATION_PASSWORD_FILE: path.join(secrets, 'replication-password'),
+      POLL_SECONDS: '0.1',
+    };
+  });
+  afterEach(() => box.cleanup());
+  const write = (f: string, text: string) => fs.writeFileSync(path.join(data, f), text);
+  const read = (f: string) => fs.readFileSync(path.join(data, f), 'utf8');
+  /** The SQL sent to mysqld on stdin (the polls and the super_read_only fallback use -e). */
+  const sql = (calls: Call[]) =>
+    calls.filter((c) => c.name === 'mysql' && c.stdin !== '').map((c) => c.stdin);
+  const serve = (calls: Call[]) => calls.filter((c) => c.name === 'socat');
+  const mysqlArgs = (...extra: string[]) => [
+    `--defaults-extra-file=${cnf}/root.cnf`,
+    '-h',
+    '127.0.0.1',
+    '-P',
+    '3306',
+    ...extra,
+  ];
+  const POLL = () => mysqlArgs('-e', 'SELECT 1');
+  const serveArgs = (port = '3306') => [
+    '-U',
+    'TCP-LISTEN:3307,reuseaddr,fork',
+    `SYSTEM:xtrabackup --defaults-extra-file=${cnf}/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=${port} --datadir=${data} --target-dir=/tmp/xtrabackup-stream`,
+  ];
+  const changeSource = (gtidSet: string, port = '3306') =>
+    'SET GLOBAL super_read_only = OFF;\n' +
+    'RESET BINARY LOGS AND GTIDS;\n' +
+    `SET GLOBAL gtid_purged='${gtidSet}';\n` +
+    `CHANGE REPLICATION SOURCE TO SOURCE_HOST='mysql-0.mysql', SOURCE_PORT=${port}, SOURCE_USER='repl', ` +
+    `SOURCE_PASSWORD=${PASSWORD_SQL}, SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, SOURCE_CONNECT_RETRY=10;\n` +
+    'START REPLICA;\n' +
+    'SET GLOBAL super_read_only = ON;\n';
+  /** No call put the password on its command line, and no file in the data dir holds it. */
+  const expectNoSecretLeak = (calls: Call[]) => {
+    for (const c of calls) for (const a of c.args) expect(a).not.toContain('s3cr');
+    for (const f of ls(data)) expect(read(f)).not.toContain('s3cr');
+  };
+
+  describe('ordinal 0 (primary)', () => {
+    test('ensures the replication user (least privilege, password escaped, via stdin), then serves backups', () => {
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(0);
+      const user = "'repl'@'%'";
+      expect(sql(r.calls)).toEqual([
+        `CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY ${PASSWORD_SQL};\n` +
+          `ALTER USER ${user} IDENTIFIED BY ${PASSWORD_SQL};\n` +
+          `GRANT REPLICATION SLAVE, BACKUP_ADMIN, PROCESS, RELOAD, LOCK TABLES, REPLICATION CLIENT ON *.* TO ${user};\n` +
+          `GRANT SELECT ON performance_schema.log_status TO ${user};\n` +
+          `GRANT SELECT ON performance_schema.keyring_component_status TO ${user};\n` +
+          `GRANT SELECT ON performance_schema.replication_group_members TO ${user};\n`,
+      ]);
+      expect(r.calls.map((c) => [c.name, c.args])).toEqual([
+        ['mysql', POLL()],
+        ['mysql', mysqlArgs()],
+        ['socat', serveArgs()],
+      ]);
+      expect(ls(data)).toEqual([]);
+      expectNoSecretLeak(r.calls);
+    });
+
+    test('escapes the user name for its SQL string literal too', () => {
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', REPLICATION_USER: "o'rep\\l" });
+      expect(r.status).toBe(0);
+      expect(sql(r.calls)[0]).toMatch(/^CREATE USER IF NOT EXISTS 'o\\'rep\\\\l'@'%' IDENTIFIED BY /);
+    });
+
+    test('waits until mysqld accepts connections before touching the user', () => {
+      const polls = path.join(box.root, 'polls');
+      box.fake(
+        'mysql',
+        `n=$(cat "${polls}" 2>/dev/null || echo 0); echo $((n + 1)) >"${polls}"; [[ $n -ge 2 ]]`,
+      );
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(0);
+      expect(r.calls.filter((c) => c.name === 'mysql').map((c) => c.args)).toEqual([
+        POLL(),
+        POLL(),
+        POLL(),
+        mysqlArgs(),
+      ]);
+    });
+
+    test('fails if the user cannot be ensured: non-zero, and no backups are served', () => {
+      box.fake('mysql', '[[ $* == *"SELECT 1"* ]]');
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("could not create or update user 'repl' on the primary");
+      expect(serve(r.calls)).toEqual([]);
+    });
+
+    test('ignores clone files: the primary never configures replication', () => {
+      write('xtrabackup_binlog_info', `binlog.000001\t157\t${UUID_A}:1-3\n`);
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(0);
+      expect(sql(r.calls).join('')).not.toContain('CHANGE REPLICATION SOURCE');
+    });
+  });
+
+  describe('ordinal >= 1 (replica)', () => {
+    test('cloned from the primary: gtid_purged from the backup, auto-positioned replication, then serve', () => {
+      write('xtrabackup_binlog_info', `binlog.000003\t197\t${UUID_A}:1-5\n`);
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(0);
+      expect(sql(r.calls)).toEqual([changeSource(`${UUID_A}:1-5`)]);
+      expect(r.calls.map((c) => [c.name, c.args])).toEqual([
+        ['mysql', POLL()],
+        ['mysql', mysqlArgs()],
+        ['socat', serveArgs()],
+      ]);
+      expect(ls(data)).toEqual(['change_source.sql.orig']);
+      expect(read('change_source.sql.orig')).toBe(
+        `RESET BINARY LOGS AND GTIDS;\nSET GLOBAL gtid_purged='${UUID_A}:1-5';\n`,
+      );
+      expectNoSecretLeak(r.calls);
+    });
+
+    test('cloned from a replica: the same path, with the GTID set of the replica backup, still pointed at mysql-0', () => {
+      // mysql-1's backup: its own binlog coordinates, and a GTID set holding the primary's transactions.
+      write('xtrabackup_binlog_info', `mysql-1-bin.000002\t4242\t${UUID_A}:1-42\n`);
+      write('xtrabackup_slave_info', '');
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-2' });
+      expect(r.status).toBe(0);
+      expect(sql(r.calls)).toEqual([changeSource(`${UUID_A}:1-42`)]);
+      expect(ls(data)).toEqual(['change_source.sql.orig']);
+      expect(serve(r.calls).map((c) => c.args)).toEqual([serveArgs()]);
+    });
+
+    test('a GTID set spread over several lines is joined, whitespace stripped', () => {
+      write(
+        'xtrabackup_binlog_info',
+        `binlog.000007\t1232\t${UUID_A}:1-5,\n${UUID_B}:1-3:7,\n  ${UUID_A.replace('3e', '4f')}:1\n\n`,
+      );
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(0);
+      expect(read('change_source.sql.orig')).toContain(
+        `SET GLOBAL gtid_purged='${UUID_A}:1-5,${UUID_B}:1-3:7,${UUID_A.replace('3e', '4f')}:1';\n`,
+      );
+    });
+
+    test('a custom MYSQL_PORT is used locally, for the source and for the backups', () => {
+      write('xtrabackup_binlog_info', `binlog.000003\t197\t${UUID_A}:1-5\n`);
+      const r = box.run(SCRIPT, { ...env, MYSQL_PORT: '3316' });
+      expect(r.status).toBe(0);
+      expect(sql(r.calls)).toEqual([changeSource(`${UUID_A}:1-5`, '3316')]);
+      expect(r.calls[0].args).toContain('3316');
+      expect(serve(r.calls).map((c) => c.args)).toEqual([serveArgs('3316')]);
+    });
+
+    test('fails if the GTID column is missing (gtid_mode was off): clear message, files kept, nothing run', () => {
+      write('xtrabackup_binlog_info', 'binlog.000003\t197\n');
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('xtrabackup_binlog_info has no GTID set (third column)');
+      expect(r.stderr).toContain('requires gtid_mode=ON');
+      expect(r.calls).toEqual([]);
+      expect(ls(data)).toEqual(['xtrabackup_binlog_info']);
+    });
+
+    test('fails if xtrabackup_binlog_info is empty', () => {
+      write('xtrabackup_binlog_info', '');
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('has no GTID set');
+      expect(r.calls).toEqual([]);
+    });
+
+    test('fails if the GTID column is not a GTID set (nothing reaches SQL)', () => {
+      write('xtrabackup_binlog_info', `binlog.000003\t197\t${UUID_A}:1-5';DROP USER root\n`);
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('not a GTID set');
+      expect(r.calls).toEqual([]);
+      expect(ls(data)).toEqual(['xtrabackup_binlog_info']);
+    });
+
+    test('a failed CHANGE REPLICATION SOURCE: non-zero, super_read_only restored, .in kept, retried on the next start', () => {
+      write('xtrabackup_binlog_info', `binlog.000003\t197\t${UUID_A}:1-5\n`);
+      box.fake('mysql', `! grep -q 'CHANGE REPLICATION SOURCE' "$FAKE_STDIN"`);
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('configuring replication failed; keeping change_source.sql.in');
+      expect(r.calls.map((c) => [c.name, c.args])).toEqual([
+        ['mysql', POLL()],
+        ['mysql', mysqlArgs()],
+        ['mysql', mysqlArgs('-e', 'SET GLOBAL super_read_only = ON')],
+      ]);
+      expect(ls(data)).toEqual(['change_source.sql.in']);
+      expectNoSecretLeak(r.calls);
+      // next start of the container: the same statements again, and this time they work
+      box.fake('mysql');
+      const again = box.run(SCRIPT, env);
+      expect(again.status).toBe(0);
+      expect(sql(again.calls)).toEqual([changeSource(`${UUID_A}:1-5`)]);
+      expect(ls(data)).toEqual(['change_source.sql.orig']);
+      expect(serve(again.calls).map((c) => c.args)).toEqual([serveArgs()]);
+    });
+
+    test('a failure that also cannot restore super_read_only still exits non-zero and keeps .in', () => {
+      write(
+        'change_source.sql.in',
+        `RESET BINARY LOGS AND GTIDS;\nSET GLOBAL gtid_purged='${UUID_A}:1-5';\n`,
+      );
+      box.fake('mysql', '[[ $* == *"SELECT 1"* ]]');
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(1);
+      expect(ls(data)).toEqual(['change_source.sql.in']);
+      expect(serve(r.calls)).toEqual([]);
+    });
+
+    test('waits until mysqld accepts connections before configuring replication', () => {
+      write('xtrabackup_binlog_info', `binlog.000003\t197\t${UUID_A}:1-5\n`);
+      const polls = path.join(box.root, 'polls');
+      box.fake(
+        'mysql',
+        `n=$(cat "${polls}" 2>/dev/null || echo 0); echo $((n + 1)) >"${polls}"; [[ $n -ge 1 ]]`,
+      );
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(0);
+      expect(r.calls.filter((c) => c.name === 'mysql').map((c) => c.args)).toEqual([
+        POLL(),
+        POLL(),
+        mysqlArgs(),
+      ]);
+    });
+
+    test('restart after replication was configured (.orig only): nothing is re-run, just serve backups', () => {
+      write(
+        'change_source.sql.orig',
+        `RESET BINARY LOGS AND GTIDS;\nSET GLOBAL gtid_purged='${UUID_A}:1-5';\n`,
+      );
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(0);
+      expect(r.calls.map((c) => [c.name, c.args])).toEqual([['socat', serveArgs()]]);
+      expect(ls(data)).toEqual(['change_source.sql.orig']);
+    });
+  });
+
+  describe('bad environment', () => {
+    test.each([
+      ['POD_NAME', 'POD_NAME must be the pod name'],
+      ['SERVICE_NAME', 'SERVICE_NAME must be the headless Service name'],
+      ['CLIENT_CNF_DIR', 'CLIENT_CNF_DIR must be the directory with root.cnf and replication.cnf'],
+      ['REPLICATION_USER', 'REPLICATION_USER must be set'],
+      ['REPLICATION_PASSWORD_FILE', 'REPLICATION_PASSWORD_FILE must name the file'],
+    ])('fails if %s is unset', (name, message) => {
+      const rest = { ...env };
+      delete rest[name];
+      const r = box.run(SCRIPT, rest);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(message);
+      expect(r.calls).toEqual([]);
+    });
+
+    test('fails if the pod name has no ordinal', () => {
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("cannot read an ordinal from pod name 'mysql'");
+      expect(r.calls).toEqual([]);
+    });
+
+    test('fails if the replication password is empty', () => {
+      fs.writeFileSync(env.REPLICATION_PASSWORD_FILE, '\n');
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('the replication password in');
+      expect(r.stderr).toContain('is empty');
+      expect(r.calls).toEqual([]);
+    });
+
+    test('fails if the replication password file is missing', () => {
+      const r = box.run(SCRIPT, { ...env, REPLICATION_PASSWORD_FILE: path.join(box.root, 'nope') });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('cannot read REPLICATION_PASSWORD_FILE');
+    });
+
+    test.each([
+      ['MYSQL_PORT', '3306; DROP', 'MYSQL_PORT must be a port number'],
+      ['BACKUP_PORT', 'x', 'BACKUP_PORT must be a port number'],
+      ['POLL_SECONDS', '-1', 'POLL_SECONDS must be a number of seconds'],
+    ])('fails if %s is %p', (name, value, message) => {
+      const r = box.run(SCRIPT, { ...env, [name]: value });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(message);
+      expect(r.calls).toEqual([]);
+    });
+  });
+
+  test('the script uses only MySQL 8.4 replication syntax (no CHANGE MASTER, START SLAVE, MASTER_*, RESET MASTER)', () => {
+    const text = fs.readFileSync(SCRIPT, 'utf8');
+    for (const removed of [/CHANGE MASTER/i, /START SLAVE/i, /MASTER_/i, /RESET MASTER/i, /SHOW SLAVE/i]) {
+      expect(text).not.toMatch(removed);
+    }
+    expect(text).toMatch(/^set -euo pipefail$/m);
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * The flavor adapter: everything that depends on the images and the database flavor of a profile lives behind
+ * this interface, so the kubelet, the controller and the scenario stay generic. A profile maps to one adapter
+ * (see ./index.ts).
+ */
+
+/** A directory the image creates outside /usr and /etc (for example /var/run/mysqld). */
+export interface ImageDir {
+  path: string;
+  /** octal mode, e.g. "1777" */
+  mode: string;
+  uid: number;
+  gid: number;
+}
+
+/** How the harness emulates one container image on top of the host's Debian user land. */
+export interface ImageConfig {
+  /** The reference as written in the manifest. */
+  ref: string;
+  /** Absolute path of the image's layer (a root file system fragment), laid over the host's /usr and /etc. */
+  layer: string;
+  /** Directories where only the layer's content is visible (the host's content is hidden), e.g. /usr/local. */
+  opaqueDirs: string[];
+  /** Image ENTRYPOINT and CMD (Kubernetes `command` replaces the first, `args` the second). */
+  entrypoint: string[];
+  cmd: string[];
+  /** Image ENV. */
+  env: Record<string, string>;
+  /** Image WORKDIR. */
+  workingDir: string;
+  /** Image USER (used when the securityContext sets none). */
+  user: { uid: number; gid: number };
+  /** Directories the image creates (outside the layered /usr and /etc). */
+  dirs: ImageDir[];
+}
+
+/** Evidence about one server's replication, flavor independent. */
+export interface ReplicaStatus {
+  configured: boolean;
+  sourceHost?: string;
+  ioRunning?: string;
+  sqlRunning?: string;
+  sourceLogFile?: string;
+  readSourceLogPos?: number;
+  execSourceLogPos?: number;
+  lastError?: string;
+}
+
+/** Image and database specifics of a profile. */
+export interface FlavorAdapter {
+  /** e.g. "mysql57 (MySQL 5.7 + XtraBackup 2.4 emulated on MariaDB 10.11)" */
+  readonly description: string;
+  /** The image used for the `kubectl run mysql-client` steps of the walkthrough. */
+  readonly clientImage: string;
+  /** Materializes the image layers into `dir` (once per run). */
+  prepare(dir: string): void;
+  /** The emulation of an image reference; throws for an image it does not know. */
+  image(ref: string): ImageConfig;
+  /** Client argv (run inside a client container) that prints the replication status of `host` as text. */
+  replicaStatusQuery(host: string): string[];
+  /** Parses the output of {@link replicaStatusQuery}. */
+  parseReplicaStatus(output: string): ReplicaStatus;
+  /** The server error a write on a read-only replica must fail with, e.g. /ERROR 1290/. */
+  readonly readOnlyError: RegExp;
+  /** The client command line for running SQL against `host` (without -e), e.g. ["mysql", "-h", host]. */
+  client(host: string): string[];
+}

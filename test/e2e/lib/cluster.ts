@@ -1,0 +1,233 @@
+/**
+ * The "cluster" of one run: the pod network, DNS (per-pod /etc/hosts files following the headless Service's
+ * Ready endpoints), the StatefulSet controller (OrderedReady, stable names and claims) and ad-hoc client pods
+ * (`kubectl run mysql-client …`).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { FlavorAdapter } from '../adapters/types';
+import type { Manifests, PodSpec, Service, StatefulSet } from './manifest';
+import type { ResourceTracker } from './tracker';
+import { PodNetwork } from './network';
+import { ClusterContext, Pod } from './pod';
+import { waitFor } from './proc';
+import type { RunResult } from './proc';
+
+const matches = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
+  !!selector && Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+/** Pods, DNS and the StatefulSet controller of one run. */
+export class Cluster {
+  readonly pods = new Set<Pod>();
+  readonly ctx: ClusterContext;
+  private readonly services: Service[];
+
+  private constructor(
+    readonly tracker: ResourceTracker,
+    readonly network: PodNetwork,
+    readonly adapter: FlavorAdapter,
+    readonly manifests: Manifests,
+    readonly runDir: string,
+    readonly namespace: string,
+    log: (line: string) => void,
+  ) {
+    this.services = manifests.services(namespace);
+    this.ctx = { tracker, network, adapter, manifests, runDir, log, onPodChange: () => this.writeHosts() };
+  }
+
+  static async create(
+    tracker: ResourceTracker,
+    adapter: FlavorAdapter,
+    manifests: Manifests,
+    runDir: string,
+    namespace: string,
+    log: (line: string) => void,
+  ): Promise<Cluster> {
+    const network = await PodNetwork.create(tracker);
+    return new Cluster(tracker, network, adapter, manifests, runDir, namespace, log);
+  }
+
+  /**
+   * Rewrites every pod's /etc/hosts: the kubelet's own lines, then what cluster DNS would answer. A headless
+   * Service gives `<pod>.<service>` records for Ready pods only (publishNotReadyAddresses is false); a ClusterIP
+   * Service name resolves to one Ready endpoint picked at random at write time (standing in for kube-proxy's
+   * per-connection choice). The file is rewritten in place because containers bind-mount it.
+   */
+  writeHosts(): void {
+    const live = [...this.pods].filter((p) => p.phase !== 'Deleted' && p.ip);
+    const ns = this.namespace;
+    for (const pod of live) {
+      const lines = ['# Kubernetes-managed hosts file (e2e harness).', '127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+      const sub = pod.opts.spec.subdomain;
+      lines.push(sub ? `${pod.ip}\t${pod.hostname}.${sub}.${ns}.svc.cluster.local\t${pod.hostname}` : `${pod.ip}\t${pod.hostname}`);
+      lines.push('# cluster DNS (emulated): Ready endpoints only');
+      for (const svc of this.services) {
+        const ready = live.filter((p) => p.ready && matches(svc.spec.selector, p.opts.labels));
+        const names = (n: string) => [n, `${n}.${ns}`, `${n}.${ns}.svc`, `${n}.${ns}.svc.cluster.local`];
+        if (svc.spec.clusterIP === 'None') {
+          for (const p of ready) {
+            if (p.opts.spec.subdomain === svc.metadata.name) {
+              lines.push(`${p.ip}\t${names(`${p.hostname}.${svc.metadata.name}`).join('\t')}`);
+            }
+          }
+          for (const p of ready) lines.push(`${p.ip}\t${names(svc.metadata.name).join('\t')}`);
+        } else if (ready.length) {
+          const pick = ready[Math.floor(Math.random() * ready.length)];
+          lines.push(`${pick.ip}\t${names(svc.metadata.name).join('\t')}`);
+        }
+      }
+      try {
+        fs.writeFileSync(pod.files.hosts, lines.join('\n') + '\n');
+      } catch {
+        /* pod directory removed meanwhile */
+      }
+    }
+  }
+
+  /** Starts a pod and registers it for DNS. */
+  async startPod(pod: Pod): Promise<void> {
+    this.pods.add(pod);
+    await pod.start();
+  }
+
+  /** Deletes a pod (claims stay). */
+  async deletePod(pod: Pod, graceSeconds: number): Promise<void> {
+    await pod.delete(graceSeconds);
+    this.pods.delete(pod);
+    this.writeHosts();
+  }
+
+  /** Stops every pod (end of run). */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.pods].map((p) => this.deletePod(p, 5)));
+  }
+}
+
+/** The StatefulSet controller with podManagementPolicy OrderedReady. */
+export class StatefulSetController {
+  readonly pods = new Map<number, Pod>();
+  readonly claimsDir: string;
+  replicas: number;
+
+  constructor(
+    private readonly cluster: Cluster,
+    readonly sts: StatefulSet,
+  ) {
+    this.replicas = sts.spec.replicas ?? 1;
+    this.claimsDir = path.join(cluster.runDir, 'claims');
+    if ((sts.spec.podManagementPolicy ?? 'OrderedReady') !== 'OrderedReady') {
+      throw new Error('only podManagementPolicy OrderedReady is emulated');
+    }
+  }
+
+  get name(): string {
+    return this.sts.metadata.name;
+  }
+
+  /** The claim directory `<template>-<sts>-<ordinal>` (created on first use, like a fresh ext4 volume). */
+  claimDir(template: string, ordinal: number): string {
+    const dir = path.join(this.claimsDir, `${template}-${this.name}-${ordinal}`);
+    if (!fs.existsSync(dir)) {
+      fs.mkdirSync(path.join(dir, 'lost+found'), { recursive: true, mode: 0o700 });
+      fs.chmodSync(dir, 0o755);
+    }
+    return dir;
+  }
+
+  /** Claims that exist (like `kubectl get pvc -l app=mysql`). */
+  claims(): string[] {
+    return fs.existsSync(this.claimsDir) ? fs.readdirSync(this.claimsDir).sort() : [];
+  }
+
+  /** The pod of an ordinal. */
+  pod(ordinal: number): Pod {
+    const pod = this.pods.get(ordinal);
+    if (!pod) throw new Error(`${this.name}-${ordinal} does not exist`);
+    return pod;
+  }
+
+  /**
+   * Drives the pods towards `replicas` the OrderedReady way: create missing ordinals lowest first, each only once
+   * every lower ordinal is Ready; delete surplus ordinals highest first, each after the previous is gone.
+   * Resolves when the set is complete and Ready (or rejects after `timeoutMs`).
+   */
+  async reconcile(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const ordinal of [...this.pods.keys()].sort((a, b) => b - a)) {
+      if (ordinal >= this.replicas) await this.deletePod(ordinal);
+    }
+    for (let ordinal = 0; ordinal < this.replicas; ordinal++) {
+      if (!this.pods.has(ordinal)) await this.createPod(ordinal);
+      const pod = this.pod(ordinal);
+      await waitFor(`${pod.name} to be Ready`, Math.max(1, deadline - Date.now()), () => pod.ready, 100);
+    }
+  }
+
+  /** Sets replicas and reconciles (`kubectl scale` + `kubectl rollout status`). */
+  async scale(replicas: number, timeoutMs: number): Promise<void> {
+    this.replicas = replicas;
+    await this.reconcile(timeoutMs);
+  }
+
+  /** `kubectl delete pod`: the pod goes, its claim stays; the next reconcile recreates it. */
+  async deletePod(ordinal: number): Promise<void> {
+    const pod = this.pod(ordinal);
+    this.pods.delete(ordinal);
+    await this.cluster.deletePod(pod, this.sts.spec.template.spec.terminationGracePeriodSeconds ?? 30);
+  }
+
+  private async createPod(ordinal: number): Promise<void> {
+    const template = this.sts.spec.template;
+    const spec: PodSpec = { ...template.spec, hostname: `${this.name}-${ordinal}`, subdomain: this.sts.spec.serviceName };
+    const claims: Record<string, string> = {};
+    for (const t of this.sts.spec.volumeClaimTemplates ?? []) claims[t.metadata.name] = this.claimDir(t.metadata.name, ordinal);
+    const pod = new Pod(this.cluster.ctx, {
+      name: `${this.name}-${ordinal}`,
+      namespace: this.cluster.namespace,
+      labels: template.metadata.labels,
+      spec,
+      claims,
+    });
+    this.pods.set(ordinal, pod);
+    await this.cluster.startPod(pod);
+  }
+}
+
+/**
+ * `kubectl run mysql-client --image=… --rm --restart=Never -- CMD`, simplified: one client pod (same image
+ * emulation, own network namespace and /etc/hosts) whose container idles; every command is an exec into it, and
+ * the hosts files are rewritten first, so `mysql-read` picks a Ready endpoint anew for every command.
+ */
+export class ClientPod {
+  private pod?: Pod;
+  private runs = 0;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly image: string,
+  ) {}
+
+  /** Runs `argv` with `input` on stdin in a new container of the client pod and returns its output. */
+  async run(argv: string[], input = '', timeoutMs = 20_000): Promise<RunResult> {
+    if (!this.pod) {
+      this.pod = new Pod(this.cluster.ctx, {
+        name: 'mysql-client',
+        namespace: this.cluster.namespace,
+        labels: { run: 'mysql-client' },
+        spec: { containers: [{ name: 'mysql-client', image: this.image, command: ['sleep', 'infinity'] }] },
+        claims: {},
+      });
+      await this.cluster.startPod(this.pod);
+      await waitFor('mysql-client pod', 10_000, () => this.pod?.ready, 50);
+    }
+    this.cluster.writeHosts();
+    this.runs++;
+    return this.pod.container('mysql-client').exec(argv, timeoutMs, input);
+  }
+
+  /** Deletes the client pod. */
+  async delete(): Promise<void> {
+    if (this.pod) await this.cluster.deletePod(this.pod, 1);
+    this.pod = undefined;
+  }
+}

@@ -1,0 +1,384 @@
+/**
+ * A pod, run the way a kubelet runs it: a sandbox (pause process holding network, UTS and IPC namespaces, an
+ * address on the pod network, /etc/hosts and friends), the volumes, the init containers in order, then all
+ * containers together, with exec probes (readiness gates Ready, liveness failures restart the container) and the
+ * restart policy Always.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomUUID } from 'crypto';
+import type { FlavorAdapter } from '../adapters/types';
+import type { ContainerSpec, Manifests, PodSpec, Probe } from './manifest';
+import type { ResourceTracker } from './tracker';
+import type { PodNetwork } from './network';
+import { startPause } from './network';
+import { ContainerLaunch, ContainerProcess } from './container';
+import { applyFsGroup, resolveArgv, resolveEnv, resolveUser, writeProjectedVolume } from './kube';
+import { killGroup, sleep } from './proc';
+
+/** What every pod of a run shares. */
+export interface ClusterContext {
+  tracker: ResourceTracker;
+  network: PodNetwork;
+  adapter: FlavorAdapter;
+  manifests: Manifests;
+  runDir: string;
+  log: (line: string) => void;
+  /** Called whenever a pod's readiness (or existence) changes, so DNS can follow. */
+  onPodChange: () => void;
+}
+
+/** Status of one container, as `kubectl get pod` shows it. */
+export interface ContainerStatus {
+  name: string;
+  ready: boolean;
+  restartCount: number;
+  running: boolean;
+}
+
+interface ProbeState {
+  failures: number;
+  successes: number;
+}
+
+/** Per-container runtime state. */
+class ContainerRuntime {
+  proc?: ContainerProcess;
+  restartCount = 0;
+  ready = false;
+  startedAt = 0;
+  attempt = 0;
+  readiness: ProbeState = { failures: 0, successes: 0 };
+  liveness: ProbeState = { failures: 0, successes: 0 };
+  constructor(readonly spec: ContainerSpec) {}
+}
+
+/** Options for a pod. */
+export interface PodOptions {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  spec: PodSpec;
+  /** Claim directories by volume name (from the StatefulSet's volumeClaimTemplates). */
+  claims: Record<string, string>;
+}
+
+/** A running (or stopping) pod. */
+export class Pod {
+  readonly uid = randomUUID();
+  readonly dir: string;
+  ip = '';
+  sandboxPid = 0;
+  phase: 'Pending' | 'Initializing' | 'Running' | 'Failed' | 'Terminating' | 'Deleted' = 'Pending';
+  /** Timestamped events (the evidence trail) */
+  readonly events: string[] = [];
+  private readonly containers: ContainerRuntime[];
+  private readonly volumePaths = new Map<string, { path: string; readOnly: boolean }>();
+  private stopping = false;
+  private currentInit?: ContainerProcess;
+  private lastReady = false;
+  readonly hostname: string;
+  readonly files: { hosts: string; hostname: string; resolv: string };
+
+  constructor(
+    private readonly ctx: ClusterContext,
+    readonly opts: PodOptions,
+  ) {
+    this.hostname = opts.spec.hostname ?? opts.name;
+    this.dir = path.join(ctx.runDir, 'pods', `${opts.name}-${this.uid.slice(0, 8)}`);
+    this.containers = opts.spec.containers.map((c) => new ContainerRuntime(c));
+    this.files = {
+      hosts: path.join(this.dir, 'etc-hosts'),
+      hostname: path.join(this.dir, 'etc-hostname'),
+      resolv: path.join(this.dir, 'resolv.conf'),
+    };
+  }
+
+  get name(): string {
+    return this.opts.name;
+  }
+
+  /** Ready as the API reports it: running and every container ready. */
+  get ready(): boolean {
+    return this.phase === 'Running' && this.containers.every((c) => c.ready);
+  }
+
+  /** `READY` column, e.g. "1/2". */
+  get readyColumn(): string {
+    return `${this.containers.filter((c) => c.ready).length}/${this.containers.length}`;
+  }
+
+  /** Container statuses. */
+  statuses(): ContainerStatus[] {
+    return this.containers.map((c) => ({
+      name: c.spec.name,
+      ready: c.ready,
+      restartCount: c.restartCount,
+      running: !!c.proc?.running,
+    }));
+  }
+
+  /** Sum of restarts (the RESTARTS column). */
+  get restarts(): number {
+    return this.containers.reduce((n, c) => n + c.restartCount, 0);
+  }
+
+  /** The running process of a container (for exec). */
+  container(name: string): ContainerProcess {
+    const c = this.containers.find((x) => x.spec.name === name);
+    if (!c?.proc) throw new Error(`${this.name}: container ${name} is not running`);
+    return c.proc;
+  }
+
+  /** Log file of a container run (attempt 0 is the first). */
+  logFile(container: string, attempt = 0): string {
+    return path.join(this.dir, 'logs', `${container}-${attempt}.log`);
+  }
+
+  /** Every log of a container, concatenated. */
+  logs(container: string): string {
+    const dir = path.join(this.dir, 'logs');
+    if (!fs.existsSync(dir)) return '';
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith(`${container}-`))
+      .sort()
+      .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
+      .join('');
+  }
+
+  private event(text: string): void {
+    const line = `${new Date().toISOString().slice(11, 23)} ${this.name}: ${text}`;
+    this.events.push(line);
+    this.ctx.log(`    ${line}`);
+  }
+
+  /** Creates the sandbox and volumes, runs the init containers, and starts the containers (does not wait for Ready). */
+  async start(): Promise<void> {
+    fs.mkdirSync(path.join(this.dir, 'logs'), { recursive: true });
+    this.sandboxPid = await startPause(this.ctx.tracker, `pod ${this.name} sandbox`, ['--net', '--uts', '--ipc'], this.hostname);
+    this.ctx.tracker.trackNamespaces(this.sandboxPid, ['net', 'uts', 'ipc'], `pod ${this.name}`);
+    this.ip = await this.ctx.network.attach(this.sandboxPid);
+    fs.writeFileSync(this.files.hostname, `${this.hostname}\n`);
+    fs.writeFileSync(this.files.resolv, '# e2e: no DNS server; names resolve through /etc/hosts only\noptions ndots:5\n');
+    this.ctx.onPodChange();
+    this.prepareVolumes();
+    this.event(`sandbox up (pause pid ${this.sandboxPid}, IP ${this.ip})`);
+    this.phase = 'Initializing';
+    void this.runLifecycle();
+  }
+
+  private async runLifecycle(): Promise<void> {
+    for (const spec of this.opts.spec.initContainers ?? []) {
+      let attempt = 0;
+      let backoff = 1_000;
+      for (;;) {
+        if (this.stopping) return;
+        const proc = await this.launch(spec, attempt);
+        this.currentInit = proc;
+        const code = await proc.exited;
+        this.currentInit = undefined;
+        this.event(`init container ${spec.name} exited ${code}`);
+        if (code === 0) break;
+        if (this.stopping) return;
+        attempt++;
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 10_000);
+      }
+    }
+    if (this.stopping) return;
+    this.phase = 'Running';
+    await Promise.all(this.containers.map((c) => this.superviseContainer(c)));
+  }
+
+  /** Starts a container and restarts it whenever it exits (restartPolicy Always, kubelet back-off 10 s doubling). */
+  private async superviseContainer(c: ContainerRuntime): Promise<void> {
+    let backoff = 10_000;
+    for (;;) {
+      if (this.stopping) return;
+      c.ready = false;
+      c.readiness = { failures: 0, successes: 0 };
+      c.liveness = { failures: 0, successes: 0 };
+      c.proc = await this.launch(c.spec, c.attempt++);
+      c.startedAt = Date.now();
+      this.event(`container ${c.spec.name} started (PID 1 = host pid ${c.proc.initPid})`);
+      const probes = this.probeLoops(c, c.proc);
+      const code = await c.proc.exited;
+      c.ready = false;
+      this.changed();
+      await probes.stop();
+      if (this.stopping) return;
+      this.event(`container ${c.spec.name} exited ${code}; restarting in ${backoff / 1000}s`);
+      c.restartCount++;
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, 300_000);
+    }
+  }
+
+  /** Runs readiness and liveness probes for one container process until it exits. */
+  private probeLoops(c: ContainerRuntime, proc: ContainerProcess) {
+    let active = true;
+    const loops: Promise<void>[] = [];
+    const loop = async (kind: 'readiness' | 'liveness', probe: Probe | undefined) => {
+      if (!probe) {
+        if (kind === 'readiness') {
+          c.ready = true;
+          this.changed();
+        }
+        return;
+      }
+      const period = (probe.periodSeconds ?? 10) * 1000;
+      const timeout = (probe.timeoutSeconds ?? 1) * 1000;
+      const failureThreshold = probe.failureThreshold ?? 3;
+      const successThreshold = probe.successThreshold ?? 1;
+      const state = kind === 'readiness' ? c.readiness : c.liveness;
+      const deadline = Date.now() + (probe.initialDelaySeconds ?? 0) * 1000;
+      while (active && Date.now() < deadline) await sleep(Math.min(100, deadline - Date.now()));
+      while (active && proc.running) {
+        const started = Date.now();
+        const result = await proc.exec(probe.exec?.command ?? ['true'], timeout);
+        if (!active || !proc.running) break;
+        const ok = result.code === 0 && !result.timedOut;
+        if (ok) {
+          state.successes++;
+          state.failures = 0;
+        } else {
+          state.failures++;
+          state.successes = 0;
+          if (state.failures === 1 || state.failures === failureThreshold) {
+            const why = result.timedOut ? 'timed out' : `exit ${result.code}: ${(result.stderr || result.stdout).trim().split('\n').pop()}`;
+            this.event(`${kind} probe of ${c.spec.name} failed (${state.failures}x): ${why}`);
+          }
+        }
+        if (kind === 'readiness') {
+          const before = c.ready;
+          if (ok && state.successes >= successThreshold) c.ready = true;
+          if (!ok && state.failures >= failureThreshold) c.ready = false;
+          if (before !== c.ready) this.changed();
+        } else if (!ok && state.failures >= failureThreshold) {
+          this.event(`liveness probe failed ${failureThreshold}x: killing container ${c.spec.name}`);
+          proc.signal('SIGKILL');
+          break;
+        }
+        const wait = period - (Date.now() - started);
+        const until = Date.now() + wait;
+        while (active && proc.running && Date.now() < until) await sleep(Math.min(100, until - Date.now()));
+      }
+    };
+    loops.push(loop('readiness', c.spec.readinessProbe), loop('liveness', c.spec.livenessProbe));
+    return {
+      stop: async () => {
+        active = false;
+        await Promise.all(loops);
+      },
+    };
+  }
+
+  private changed(): void {
+    if (this.ready !== this.lastReady) {
+      this.lastReady = this.ready;
+      this.event(`Ready=${this.ready} (${this.readyColumn})`);
+    }
+    this.ctx.onPodChange();
+  }
+
+  /** Resolves the container's launch spec and starts it. */
+  private async launch(spec: ContainerSpec, attempt: number): Promise<ContainerProcess> {
+    const image = this.ctx.adapter.image(spec.image);
+    const identity = { name: this.name, namespace: this.opts.namespace, uid: this.uid, ip: this.ip };
+    const env = resolveEnv(spec, image, identity, this.hostname, this.ctx.manifests);
+    const user = resolveUser(this.opts.spec, spec, image);
+    const launch: ContainerLaunch = {
+      id: `${this.name}/${spec.name}`,
+      image,
+      argv: resolveArgv(spec, image, env),
+      env,
+      workingDir: spec.workingDir ?? image.workingDir,
+      ...user,
+      capAdd: spec.securityContext?.capabilities?.add ?? [],
+      capDrop: spec.securityContext?.capabilities?.drop ?? [],
+      podFiles: this.files,
+      volumeMounts: (spec.volumeMounts ?? []).map((m) => {
+        const vol = this.volumePaths.get(m.name);
+        if (!vol) throw new Error(`${this.name}/${spec.name}: volume ${m.name} is not defined`);
+        let source = vol.path;
+        if (m.subPath) {
+          source = path.join(vol.path, m.subPath);
+          if (!fs.existsSync(source)) {
+            // The kubelet creates a missing subPath with the volume root's mode (so fsGroup can write).
+            fs.mkdirSync(source, { recursive: true });
+            fs.chmodSync(source, fs.statSync(vol.path).mode & 0o7777);
+          }
+        }
+        return { mountPath: m.mountPath, source, readOnly: vol.readOnly || !!m.readOnly };
+      }),
+      sandboxPid: this.sandboxPid,
+    };
+    const specDir = path.join(this.dir, 'containers', `${spec.name}-${attempt}`);
+    return ContainerProcess.start(launch, this.ctx.tracker, specDir, this.logFile(spec.name, attempt));
+  }
+
+  /** Creates the pod's volumes: emptyDirs and projected ConfigMaps/Secrets per pod, claims from the controller. */
+  private prepareVolumes(): void {
+    const fsGroup = this.opts.spec.securityContext?.fsGroup;
+    for (const v of this.opts.spec.volumes ?? []) {
+      const dir = path.join(this.dir, 'volumes', v.name);
+      if (v.emptyDir) {
+        fs.mkdirSync(dir, { recursive: true });
+        fs.chmodSync(dir, 0o777);
+        this.volumePaths.set(v.name, { path: dir, readOnly: false });
+      } else if (v.configMap || v.secret) {
+        const data = v.configMap
+          ? this.ctx.manifests.configMap(this.opts.namespace, v.configMap.name)
+          : this.ctx.manifests.secret(this.opts.namespace, v.secret!.secretName);
+        const src = (v.configMap ?? v.secret)!;
+        if (!data && !src.optional) throw new Error(`${this.name}: volume ${v.name} refers to a missing object`);
+        const mode = src.defaultMode ?? 0o644;
+        const items = src.items ?? Object.keys(data ?? {}).map((key) => ({ key, path: key, mode }));
+        fs.mkdirSync(dir, { recursive: true });
+        writeProjectedVolume(
+          dir,
+          items.map((i) => ({ path: i.path, content: (data ?? {})[i.key] ?? '', mode: i.mode ?? mode })),
+        );
+        // ConfigMap and Secret volumes are always mounted read-only.
+        this.volumePaths.set(v.name, { path: dir, readOnly: true });
+      } else {
+        throw new Error(`${this.name}: volume ${v.name}: only emptyDir, configMap, secret and claims are emulated`);
+      }
+      if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, !v.emptyDir);
+    }
+    for (const [name, dir] of Object.entries(this.opts.claims)) {
+      if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, false);
+      this.volumePaths.set(name, { path: dir, readOnly: false });
+    }
+  }
+
+  /**
+   * Deletes the pod like the kubelet: SIGTERM to every container, SIGKILL after the grace period, then the sandbox
+   * and the pod directory (emptyDirs) go; claims stay.
+   */
+  async delete(graceSeconds: number): Promise<void> {
+    this.stopping = true;
+    this.phase = 'Terminating';
+    this.changed();
+    this.event(`deleting (grace ${graceSeconds}s)`);
+    await Promise.all([
+      this.currentInit?.stop(0),
+      ...this.containers.map((c) => c.proc?.stop(graceSeconds * 1000)),
+    ]);
+    killGroup(this.sandboxPid, 'SIGKILL');
+    try {
+      process.kill(this.sandboxPid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    this.phase = 'Deleted';
+    this.ctx.onPodChange();
+    this.event('deleted');
+  }
+
+  /** Removes the pod's directory (its emptyDirs and logs); call after {@link delete} once logs were read. */
+  removeDir(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}

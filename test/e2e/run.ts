@@ -1,0 +1,251 @@
+/**
+ * End-to-end replication test: runs the pods of dist/<profile>/ as real processes against real database servers in
+ * Linux namespaces and replays the seed walkthrough. Linux + root only.
+ *
+ *   node -r ./tools/ts-register.js test/e2e/run.ts [--profile workshop] [--negative-control | --all] [--logs DIR]
+ *
+ * Default: the walkthrough on the synthesized StatefulSet; every step must pass.
+ * --negative-control: the same StatefulSet with the seed's old sidecar (fixtures/seed-old-sidecar.sh); the run
+ *   passes only if every step before it passes and the replica-of-replica replication step fails.
+ * --all: both, one after the other. --logs DIR: copy every pod's logs to DIR before cleanup.
+ * Exit code 0 only when every expectation held and the cleanup check found nothing left.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import { adapterFor } from './adapters';
+import { Cluster, ClientPod, StatefulSetController } from './lib/cluster';
+import { Manifests, StatefulSet } from './lib/manifest';
+import { ResourceTracker } from './lib/tracker';
+import { REPLICA_OF_REPLICA_STEP, walkthrough } from './scenario/walkthrough';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const OLD_SIDECAR = path.join(__dirname, 'fixtures', 'seed-old-sidecar.sh');
+const REQUIRED_TOOLS = [
+  'mariadbd', 'mariadb', 'mariadb-admin', 'mariabackup', 'mbstream', 'mariadb-install-db', 'my_print_defaults',
+  'socat', 'ncat', 'ip', 'unshare', 'nsenter', 'setpriv', 'pivot_root', 'hostname', 'bash',
+];
+
+interface Options {
+  profile: string;
+  modes: ('positive' | 'negative')[];
+  logsDir?: string;
+  /** --override-script CONTAINER=FILE: try a script change before it lands in charts/ (reported loudly). */
+  overrides: [string, string][];
+}
+
+const log = (line: string) => process.stdout.write(line + '\n');
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { profile: 'workshop', modes: ['positive'], overrides: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--profile') opts.profile = argv[++i];
+    else if (a.startsWith('--profile=')) opts.profile = a.slice('--profile='.length);
+    else if (a === '--negative-control') opts.modes = ['negative'];
+    else if (a === '--all') opts.modes = ['positive', 'negative'];
+    else if (a === '--logs') opts.logsDir = path.resolve(argv[++i]);
+    else if (a === '--override-script') {
+      const [container, file] = (argv[++i] ?? '').split('=');
+      if (!container || !file) throw new Error('--override-script needs CONTAINER=FILE');
+      opts.overrides.push([container, path.resolve(file)]);
+    }
+    else throw new Error(`unknown argument ${a}\nusage: run.ts [--profile NAME] [--negative-control | --all] [--logs DIR]`);
+  }
+  if (!opts.profile) throw new Error('--profile needs a value');
+  return opts;
+}
+
+/** Linux, root, the tools, and overlayfs; a clear message otherwise. */
+function preflight(): void {
+  if (process.platform !== 'linux') throw new Error(`the e2e harness needs Linux (namespaces, overlayfs); this is ${process.platform}`);
+  if (process.getuid?.() !== 0) throw new Error('the e2e harness needs root (it creates namespaces, mounts and veth pairs); run it as root');
+  const missing = REQUIRED_TOOLS.filter((t) => {
+    try {
+      execFileSync('bash', ['-c', `command -v ${t}`], { stdio: 'ignore', env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length) {
+    throw new Error(
+      `missing tools: ${missing.join(', ')}; install: apt-get install -y mariadb-server mariadb-client mariadb-backup socat ncat iproute2 util-linux hostname`,
+    );
+  }
+  if (!fs.readFileSync('/proc/filesystems', 'utf8').includes('overlay')) throw new Error('the kernel has no overlayfs');
+}
+
+/**
+ * A copy of the StatefulSet whose container `name` runs `script` instead of its own `bash -c` script, optionally
+ * as another user.
+ */
+function withScript(sts: StatefulSet, name: string, script: string, runAsUser?: number): StatefulSet {
+  const copy = JSON.parse(JSON.stringify(sts)) as StatefulSet;
+  const spec = copy.spec.template.spec;
+  const container = [...(spec.initContainers ?? []), ...spec.containers].find((c) => c.name === name);
+  if (!container?.command || container.command.length !== 3 || container.command[1] !== '-c') {
+    throw new Error(`expected container ${name} to run \`bash -c <script>\``);
+  }
+  container.command = [container.command[0], '-c', script];
+  if (runAsUser !== undefined) {
+    container.securityContext = { ...container.securityContext, runAsUser, runAsGroup: runAsUser };
+  }
+  return copy;
+}
+
+/**
+ * The negative control's StatefulSet: the seed's sidecar, i.e. its old script run as the user the seed's sidecar
+ * image ran it as (root; gcr.io/google-samples/xtrabackup:1.0 had no USER), so that the old replication logic,
+ * not the user its `mysql` calls connect as, decides the outcome.
+ */
+function withOldSidecar(sts: StatefulSet): StatefulSet {
+  return withScript(sts, 'xtrabackup', fs.readFileSync(OLD_SIDECAR, 'utf8'), 0);
+}
+
+interface StepResult {
+  id: string;
+  title: string;
+  ok: boolean;
+  evidence: string;
+  ms: number;
+}
+
+/** Cleanup hook for signals: the run in progress registers itself here. */
+let abortCurrent: (() => Promise<void>) | undefined;
+
+async function runMode(opts: Options, mode: 'positive' | 'negative'): Promise<boolean> {
+  const started = Date.now();
+  log(`\n=== e2e ${mode === 'positive' ? 'walkthrough' : 'NEGATIVE CONTROL (seed\'s old sidecar)'} — profile ${opts.profile} ===`);
+  const tracker = new ResourceTracker();
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-mysql-'));
+  tracker.trackDir(runDir);
+  const phases: [string, number][] = [];
+  const results: StepResult[] = [];
+  let cluster: Cluster | undefined;
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    const t = Date.now();
+    if (cluster) {
+      if (opts.logsDir) copyLogs(runDir, path.join(opts.logsDir, mode));
+      await Promise.race([cluster.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 15_000))]);
+    }
+    await tracker.cleanup(log);
+    phases.push(['cleanup', Date.now() - t]);
+  };
+  abortCurrent = cleanup;
+  let ok = true;
+  try {
+    const t0 = Date.now();
+    const adapter = adapterFor(opts.profile);
+    let manifests = Manifests.load(REPO_ROOT, opts.profile);
+    if (mode === 'negative') manifests = manifests.withStatefulSet(withOldSidecar(manifests.statefulSet()));
+    for (const [container, file] of opts.overrides) {
+      log(`WARNING: container ${container} runs ${file} instead of its script in dist/ (--override-script)`);
+      manifests = manifests.withStatefulSet(withScript(manifests.statefulSet(), container, fs.readFileSync(file, 'utf8')));
+    }
+    const sts = manifests.statefulSet();
+    const imagesDir = path.join(runDir, 'images');
+    fs.mkdirSync(imagesDir);
+    adapter.prepare(imagesDir);
+    cluster = await Cluster.create(tracker, adapter, manifests, runDir, sts.metadata.namespace ?? 'default', log);
+    const controller = new StatefulSetController(cluster, sts);
+    const client = new ClientPod(cluster, adapter.clientImage);
+    log(`manifests: ${manifests.dir}; flavor: ${adapter.description}; run dir: ${runDir}`);
+    phases.push(['setup', Date.now() - t0]);
+
+    for (const step of walkthrough({ cluster, sts: controller, client, adapter })) {
+      const t = Date.now();
+      log(`--- ${step.id}: ${step.title}`);
+      let result: StepResult;
+      try {
+        const evidence = await step.run();
+        result = { id: step.id, title: step.title, ok: true, evidence, ms: Date.now() - t };
+      } catch (err) {
+        result = { id: step.id, title: step.title, ok: false, evidence: (err as Error).message, ms: Date.now() - t };
+      }
+      results.push(result);
+      phases.push([step.id, result.ms]);
+      log(`${result.ok ? 'PASS' : 'FAIL'} ${step.id} (${secs(result.ms)}): ${result.evidence}`);
+      if (mode === 'negative' && step.id === REPLICA_OF_REPLICA_STEP) break;
+      if (!result.ok) break;
+    }
+  } catch (err) {
+    ok = false;
+    log(`ERROR: ${(err as Error).stack ?? err}`);
+  } finally {
+    await cleanup();
+    abortCurrent = undefined;
+  }
+
+  if (opts.overrides.length) {
+    ok = false;
+    log('FAIL: --override-script was used, so dist/ itself was not what ran');
+  }
+  const { leftovers, summary } = tracker.verify();
+  log(leftovers.length ? `FAIL cleanup: left behind: ${leftovers.join('; ')}` : `PASS cleanup: nothing left (${summary})`);
+  ok = ok && leftovers.length === 0;
+
+  if (mode === 'positive') {
+    const expected = walkthroughLength();
+    ok = ok && results.length === expected && results.every((r) => r.ok);
+  } else {
+    const target = results.find((r) => r.id === REPLICA_OF_REPLICA_STEP);
+    const before = results.slice(0, results.length - 1);
+    const expectedFailure = !!target && !target.ok && before.every((r) => r.ok);
+    log(
+      expectedFailure
+        ? `PASS negative control: the old sidecar breaks replication of a replica cloned from a replica, as expected`
+        : `FAIL negative control: expected every step before ${REPLICA_OF_REPLICA_STEP} to pass and it to fail`,
+    );
+    ok = ok && expectedFailure;
+  }
+  log(`phases: ${phases.map(([p, ms]) => `${p} ${secs(ms)}`).join(', ')}; total ${secs(Date.now() - started)}`);
+  log(`${ok ? 'OK' : 'FAILED'}: ${mode} run`);
+  return ok;
+}
+
+/** Number of walkthrough steps (for "every step ran"). */
+function walkthroughLength(): number {
+  const dummy = {} as Parameters<typeof walkthrough>[0];
+  return walkthrough({ ...dummy, sts: { name: 'x', sts: { spec: { serviceName: 'x' } } } as never }).length;
+}
+
+/** Copies the pods' logs (and events) to `target`. */
+function copyLogs(runDir: string, target: string): void {
+  const podsDir = path.join(runDir, 'pods');
+  if (!fs.existsSync(podsDir)) return;
+  for (const pod of fs.readdirSync(podsDir)) {
+    const logs = path.join(podsDir, pod, 'logs');
+    if (fs.existsSync(logs)) fs.cpSync(logs, path.join(target, pod), { recursive: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  preflight();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      log(`\n${signal}: cleaning up`);
+      const done = abortCurrent ? abortCurrent() : Promise.resolve();
+      void done.finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+  const started = Date.now();
+  let ok = true;
+  for (const mode of opts.modes) ok = (await runMode(opts, mode)) && ok;
+  log(`\n${ok ? 'E2E PASSED' : 'E2E FAILED'} in ${secs(Date.now() - started)}`);
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`e2e: ${(err as Error).message}\n`);
+    process.exit(2);
+  },
+);

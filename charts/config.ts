@@ -88,6 +88,14 @@ export interface StorageConfig {
   readonly mountOptions?: readonly string[];
   /** Size of each pod's data volume, a Kubernetes quantity such as `10Gi`. */
   readonly size: string;
+  /**
+   * Keep the claims (and so the volumes) when the StatefulSet is deleted or scaled down, via
+   * `persistentVolumeClaimRetentionPolicy` Retain/Retain.
+   * @default - unset: Kubernetes' default, which also retains
+   */
+  readonly retainClaims?: boolean;
+  /** @default - no VolumeSnapshotClass */
+  readonly snapshotClass?: SnapshotClassConfig;
 }
 
 /** CPU/memory of one container, as Kubernetes quantities. */
@@ -119,6 +127,12 @@ export interface ProbesConfig {
   readonly liveness: ProbeTimingConfig;
   /** Readiness of the `mysql` container (a `SELECT 1` over TCP with the `mysql` client). */
   readonly readiness: ProbeTimingConfig;
+  /**
+   * A startup probe (`mysqladmin ping`) that holds off liveness until mysqld is up, so crash recovery
+   * is never killed; its `periodSeconds × failureThreshold` is the time mysqld gets to start.
+   * @default - no startup probe
+   */
+  readonly startup?: ProbeTimingConfig;
 }
 
 /** Where the pods may run. */
@@ -146,6 +160,85 @@ export interface MysqlFilesConfig {
   readonly replicaKey: string;
   /** Contents of the replicas' config file. */
   readonly replica: string;
+}
+
+export type PodSecurityLevel = 'baseline' | 'restricted';
+export const POD_SECURITY_LEVELS: readonly PodSecurityLevel[] = ['baseline', 'restricted'];
+
+export type SecretStoreKind = 'SecretStore' | 'ClusterSecretStore';
+export const SECRET_STORE_KINDS: readonly SecretStoreKind[] = ['SecretStore', 'ClusterSecretStore'];
+
+/**
+ * Generates an External Secrets Operator `ExternalSecret` that fills the credentials Secret from a
+ * secret store such as AWS Secrets Manager.
+ */
+export interface ExternalSecretConfig {
+  /** Name of the (Cluster)SecretStore to read from. */
+  readonly secretStoreName: string;
+  /** @default 'ClusterSecretStore' */
+  readonly secretStoreKind?: SecretStoreKind;
+  /** The secret's name in the store, e.g. the AWS Secrets Manager secret `prod/mysql`. */
+  readonly remoteKey: string;
+  /** How often the operator re-reads the store. @default '1h' */
+  readonly refreshInterval?: string;
+}
+
+/** Where the MySQL passwords come from. Nothing secret is ever written into `dist/`. */
+export interface CredentialsConfig {
+  /**
+   * Name of the Secret (in the stack's namespace) holding the passwords under the keys `root-password`
+   * and `replication-password`. Created by the user (see README) unless `externalSecret` is set.
+   */
+  readonly secretName: string;
+  /** The dedicated replication and backup user. @default 'repl' */
+  readonly replicationUser?: string;
+  /** @default - the user creates the Secret */
+  readonly externalSecret?: ExternalSecretConfig;
+}
+
+/** How the pods ride out node failures, zone failures and voluntary disruptions. */
+export interface AvailabilityConfig {
+  /** Spread the pods over `topology.kubernetes.io/zone` (maxSkew 1, DoNotSchedule). @default false */
+  readonly spreadAcrossZones?: boolean;
+  /** Never schedule two pods on one node (required pod anti-affinity). @default false */
+  readonly onePodPerNode?: boolean;
+  /**
+   * A PodDisruptionBudget allowing this many pods down at once during drains and upgrades.
+   * @default - no PodDisruptionBudget
+   */
+  readonly maxUnavailable?: number;
+}
+
+/** A client allowed to reach MySQL on `mysqlPort` through the NetworkPolicy. */
+export interface NetworkClientConfig {
+  /** The client's namespace. */
+  readonly namespace: string;
+  /** @default - every pod in that namespace */
+  readonly podLabels?: Readonly<Record<string, string>>;
+}
+
+export interface NetworkPolicyConfig {
+  /** Who may connect to MySQL. The pods always reach each other (3306, backup port) and DNS. */
+  readonly clients: readonly NetworkClientConfig[];
+}
+
+/** An optional VolumeSnapshotClass for the EBS CSI driver. */
+export interface SnapshotClassConfig {
+  readonly name: string;
+  /** What happens to the EBS snapshot when its VolumeSnapshot is deleted. */
+  readonly deletionPolicy: ReclaimPolicy;
+}
+
+/** Pod hardening. */
+export interface SecurityConfig {
+  /**
+   * The Pod Security Standards level the pods meet; the namespace is labelled to enforce it.
+   * `restricted` runs every container as uid 999, non-root, without privilege escalation or
+   * capabilities, with the RuntimeDefault seccomp profile.
+   */
+  readonly podSecurity: PodSecurityLevel;
+  /** Read-only root filesystems, with emptyDirs for the paths the images write. @default false */
+  readonly readOnlyRootFilesystem?: boolean;
 }
 
 export interface MysqlStackConfig {
@@ -177,10 +270,40 @@ export interface MysqlStackConfig {
   readonly resources: {
     readonly mysql: ResourcesConfig;
     readonly xtrabackup: ResourcesConfig;
+    /** The init containers (`init-mysql`, `clone-mysql`). @default - none */
+    readonly init?: ResourcesConfig;
   };
   readonly probes: ProbesConfig;
   /** @default - anywhere */
   readonly placement?: PlacementConfig;
+  /**
+   * Passwords for root and the replication user. Required by the `mysql84` flavor; the `mysql57`
+   * flavor runs the seed's passwordless root and accepts none.
+   * @default - none (passwordless root, `MYSQL_ALLOW_EMPTY_PASSWORD`)
+   */
+  readonly credentials?: CredentialsConfig;
+  /** @default - baseline, writable root filesystems */
+  readonly security?: SecurityConfig;
+  /** @default - no spreading, no PodDisruptionBudget */
+  readonly availability?: AvailabilityConfig;
+  /** @default - no NetworkPolicy */
+  readonly networkPolicy?: NetworkPolicyConfig;
+  /**
+   * Seconds Kubernetes waits after SIGTERM before killing mysqld; give InnoDB time for a clean shutdown.
+   * @default - Kubernetes' default (30)
+   */
+  readonly terminationGracePeriodSeconds?: number;
+  /**
+   * Annotate the pod template with a hash of the ConfigMap and the scripts, so that changing either
+   * rolls the pods.
+   * @default false
+   */
+  readonly rollOnConfigChange?: boolean;
+  /**
+   * Labels added to every object's metadata (never to selectors, which are immutable).
+   * @default {}
+   */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** A config whose optional fields are all filled in, as the charts consume it. */
@@ -190,4 +313,11 @@ export interface ResolvedConfig extends MysqlStackConfig {
   readonly backupPort: number;
   readonly images: Required<ImagesConfig>;
   readonly placement: Required<PlacementConfig>;
+  readonly credentials?: Required<Omit<CredentialsConfig, 'externalSecret'>> & {
+    readonly externalSecret?: Required<ExternalSecretConfig>;
+  };
+  readonly security: Required<SecurityConfig>;
+  readonly availability: AvailabilityConfig;
+  readonly rollOnConfigChange: boolean;
+  readonly labels: Readonly<Record<string, string>>;
 }

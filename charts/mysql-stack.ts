@@ -1,6 +1,7 @@
 import { App } from 'cdk8s';
 import { MysqlStackConfig, ResolvedConfig } from './config';
 import { NamespaceChart } from './namespace-chart';
+import { PolicyChart } from './policy-chart';
 import { ServicesChart } from './services-chart';
 import { StatefulSetChart } from './statefulset-chart';
 import { StorageClassChart } from './storage-class-chart';
@@ -12,6 +13,8 @@ export interface MysqlStack {
   readonly storageClass: StorageClassChart;
   readonly namespace: NamespaceChart;
   readonly services: ServicesChart;
+  /** Present when a PodDisruptionBudget or NetworkPolicy is configured. */
+  readonly policy?: PolicyChart;
   readonly statefulSet: StatefulSetChart;
 }
 
@@ -25,9 +28,15 @@ export function addMysqlStack(app: App, config: MysqlStackConfig): MysqlStack {
   const storageClass = new StorageClassChart(app, 'storage-class', { config: resolved });
   const namespace = new NamespaceChart(app, 'namespace', { config: resolved });
   const services = new ServicesChart(app, 'services', { config: resolved });
+  // An empty chart would be an empty file, which `kubectl apply -f` rejects.
+  const policy =
+    resolved.availability.maxUnavailable !== undefined || resolved.networkPolicy !== undefined
+      ? new PolicyChart(app, 'policy', { config: resolved })
+      : undefined;
   const statefulSet = new StatefulSetChart(app, 'statefulset', { config: resolved });
   namespace.addDependency(storageClass);
   services.addDependency(namespace);
-  statefulSet.addDependency(storageClass, namespace, services);
-  return { config: resolved, storageClass, namespace, services, statefulSet };
+  policy?.addDependency(services);
+  statefulSet.addDependency(storageClass, namespace, services, ...(policy ? [policy] : []));
+  return { config: resolved, storageClass, namespace, services, policy, statefulSet };
 }

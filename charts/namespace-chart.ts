@@ -1,33 +1,86 @@
 import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
+import {
+  ExternalSecret,
+  ExternalSecretSpecSecretStoreRefKind,
+  ExternalSecretSpecTargetCreationPolicy,
+  ExternalSecretSpecTargetDeletionPolicy,
+} from '../imports/external-secrets.io';
 import * as k8s from '../imports/k8s';
 import { ResolvedConfig } from './config';
+import { objectLabels } from './labels';
 
 export interface NamespaceChartProps extends ChartProps {
   /** The validated stack config: `namespace`, `name` and `mysqlFiles`. */
   readonly config: ResolvedConfig;
 }
 
-/** The namespace every other object lives in, and the ConfigMap with the primary and replica option files. */
+/**
+ * The namespace every other object lives in, labelled to enforce the pods' Pod Security Standards level;
+ * the ConfigMap with the primary and replica option files; and, when configured, the ExternalSecret
+ * that fills the credentials Secret from a secret store.
+ */
 export class NamespaceChart extends Chart {
   public readonly namespaceObject: k8s.KubeNamespace;
   public readonly configMap: k8s.KubeConfigMap;
+  public readonly externalSecret?: ExternalSecret;
 
   constructor(scope: Construct, id: string, props: NamespaceChartProps) {
     super(scope, id, props);
     const c = props.config;
+    const level = c.security.podSecurity;
     this.namespaceObject = new k8s.KubeNamespace(this, 'namespace', {
-      metadata: { name: c.namespace },
+      metadata: {
+        name: c.namespace,
+        labels: {
+          ...c.labels,
+          'pod-security.kubernetes.io/enforce': level,
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+          'pod-security.kubernetes.io/audit': level,
+          'pod-security.kubernetes.io/warn': level,
+        },
+      },
     });
     this.configMap = new k8s.KubeConfigMap(this, 'config', {
-      metadata: { name: configMapName(c), namespace: c.namespace, labels: { app: c.name } },
+      metadata: { name: configMapName(c), namespace: c.namespace, labels: objectLabels(c) },
       data: {
         [c.mysqlFiles.primaryKey]: c.mysqlFiles.primary,
         [c.mysqlFiles.replicaKey]: c.mysqlFiles.replica,
       },
     });
+
+    const es = c.credentials?.externalSecret;
+    if (c.credentials !== undefined && es !== undefined) {
+      const secretName = c.credentials.secretName;
+      this.externalSecret = new ExternalSecret(this, 'credentials', {
+        metadata: { name: secretName, namespace: c.namespace, labels: objectLabels(c) },
+        spec: {
+          refreshInterval: es.refreshInterval,
+          secretStoreRef: {
+            name: es.secretStoreName,
+            kind:
+              es.secretStoreKind === 'SecretStore'
+                ? ExternalSecretSpecSecretStoreRefKind.SECRET_STORE
+                : ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE,
+          },
+          target: {
+            name: secretName,
+            creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER,
+            // Deleting the ExternalSecret must not delete the passwords a running database needs.
+            deletionPolicy: ExternalSecretSpecTargetDeletionPolicy.RETAIN,
+          },
+          data: SECRET_KEYS.map((key) => ({
+            secretKey: key,
+            remoteRef: { key: es.remoteKey, property: key },
+          })),
+        },
+      });
+    }
   }
 }
+
+/** The keys of the credentials Secret (and the JSON properties of the store's secret). */
+export const SECRET_KEYS = ['root-password', 'replication-password'] as const;
 
 /** Name of the ConfigMap holding the MySQL option files. */
 export function configMapName(c: ResolvedConfig): string {

@@ -2,6 +2,7 @@ import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { ResolvedConfig } from './config';
+import { objectLabels, selectorLabels } from './labels';
 
 export interface ServicesChartProps extends ChartProps {
   /** The validated stack config: `name`, `namespace`, `mysqlPort`. */
@@ -20,15 +21,16 @@ export class ServicesChart extends Chart {
   constructor(scope: Construct, id: string, props: ServicesChartProps) {
     super(scope, id, props);
     const c = props.config;
-    const labels = { app: c.name };
+    const labels = objectLabels(c);
+    const selector = selectorLabels(c);
     const ports = [{ name: 'mysql', port: c.mysqlPort }];
     this.headless = new k8s.KubeService(this, 'headless', {
       metadata: { name: c.name, namespace: c.namespace, labels },
-      spec: { ports, clusterIp: 'None', selector: labels },
+      spec: { ports, clusterIp: 'None', selector },
     });
     this.read = new k8s.KubeService(this, 'read', {
       metadata: { name: readServiceName(c), namespace: c.namespace, labels },
-      spec: { ports, selector: labels },
+      spec: { ports, selector },
     });
   }
 }

@@ -1,9 +1,11 @@
 import { ApiObject, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
+import { createHash } from 'crypto';
 import * as k8s from '../imports/k8s';
 import { ProbeTimingConfig, ResolvedConfig, ResourcesConfig } from './config';
-import { configMapName } from './namespace-chart';
-import { readScript } from './scripts';
+import { objectLabels, selectorLabels } from './labels';
+import { configMapName, SECRET_KEYS } from './namespace-chart';
+import { readScript, ScriptName } from './scripts';
 
 export interface StatefulSetChartProps extends ChartProps {
   /** The validated stack config. */
@@ -12,9 +14,9 @@ export interface StatefulSetChartProps extends ChartProps {
 
 /**
  * uid and gid of the `mysql` user in the official mysql images (docker-library/mysql Dockerfiles create
- * it with `--uid 999 --gid 999`). The XtraBackup containers run as this user too, so the files they
- * clone are mysqld's own and the files mysqld writes are readable for backups; the pod's fsGroup makes
- * a fresh EBS volume writable for it before mysqld has ever run.
+ * it with uid and gid 999). The XtraBackup containers run as this user too, so the files they clone are
+ * mysqld's own and the files mysqld writes are readable for backups; the pod's fsGroup makes a fresh
+ * EBS volume writable for it before mysqld has ever run. Under `restricted`, every container runs as it.
  */
 export const MYSQL_UID = 999;
 
@@ -24,18 +26,25 @@ export const PATHS = {
   confDir: '/etc/mysql/conf.d',
   initConfDir: '/mnt/conf.d',
   configMapDir: '/mnt/config-map',
+  credentialsDir: '/etc/mysql/credentials',
+  clientCnfDir: '/run/mysql-client',
+  socketDir: '/var/run/mysqld',
+  tmp: '/tmp',
 } as const;
 
 /** Name of the per-pod data volume claim template (claims are `data-<name>-N`). */
 export const DATA_VOLUME = 'data';
 
+/** The pod-template annotation holding the hash of the ConfigMap and the scripts. */
+export const CONFIG_HASH_ANNOTATION = 'checksum/config';
+
 /**
  * The MySQL StatefulSet: pod 0 is the primary, every other pod a replica that clones its data from the
  * pod before it and replicates from pod 0.
  *
- * Init containers: `init-mysql` (server-id and primary/replica option file), `clone-mysql` (stream a
- * backup from the previous pod). Containers: `mysql` and the `xtrabackup` sidecar (starts replication
- * once after a clone, then serves backups). One EBS volume per pod from `volumeClaimTemplates`.
+ * Init containers: `init-mysql` (server-id, primary/replica option file, client option files) and
+ * `clone-mysql` (stream a backup from the previous pod). Containers: `mysql` and the `xtrabackup`
+ * sidecar (starts replication once after a clone, then serves backups). One EBS volume per pod.
  */
 export class StatefulSetChart extends Chart {
   /**
@@ -47,34 +56,38 @@ export class StatefulSetChart extends Chart {
   constructor(scope: Construct, id: string, props: StatefulSetChartProps) {
     super(scope, id, props);
     const c = props.config;
-    const labels = { app: c.name };
-    const podName: k8s.EnvVar = { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
-    const dataMount: k8s.VolumeMount = { name: DATA_VOLUME, mountPath: PATHS.dataDir, subPath: 'mysql' };
-    const confMount: k8s.VolumeMount = { name: 'conf', mountPath: PATHS.confDir };
-    const asMysqlUser: k8s.SecurityContext = { runAsUser: MYSQL_UID, runAsGroup: MYSQL_UID };
-    const pullPolicy = c.images.pullPolicy;
+    const pod = new PodParts(c);
+    const scripts: Record<ScriptName, string> = {
+      'init-mysql': readScript('init-mysql', c.flavor),
+      'clone-mysql': readScript('clone-mysql', c.flavor),
+      'xtrabackup-sidecar': readScript('xtrabackup-sidecar', c.flavor),
+    };
 
     const initMysql: k8s.Container = {
       name: 'init-mysql',
       image: c.images.mysql,
-      imagePullPolicy: pullPolicy,
-      command: ['bash', '-c', readScript('init-mysql', c.flavor)],
+      imagePullPolicy: c.images.pullPolicy,
+      command: ['bash', '-c', scripts['init-mysql']],
       env: [
-        podName,
+        pod.podNameEnv,
         { name: 'SERVER_ID_OFFSET', value: String(c.serverIdOffset) },
         { name: 'CONFIG_MAP_DIR', value: PATHS.configMapDir },
         { name: 'CONF_DIR', value: PATHS.initConfDir },
         { name: 'PRIMARY_CNF', value: c.mysqlFiles.primaryKey },
         { name: 'REPLICA_CNF', value: c.mysqlFiles.replicaKey },
+        ...pod.credentialEnv('init'),
       ],
       volumeMounts: [
         { name: 'conf', mountPath: PATHS.initConfDir },
         { name: 'config-map', mountPath: PATHS.configMapDir, readOnly: true },
+        ...pod.credentialMounts('init'),
       ],
+      securityContext: pod.securityContext('mysql-image'),
+      resources: resources(c.resources.init),
     };
 
     const peerEnv: k8s.EnvVar[] = [
-      podName,
+      pod.podNameEnv,
       { name: 'SERVICE_NAME', value: c.name },
       { name: 'DATA_DIR', value: PATHS.dataDir },
       { name: 'BACKUP_PORT', value: String(c.backupPort) },
@@ -83,81 +96,93 @@ export class StatefulSetChart extends Chart {
     const cloneMysql: k8s.Container = {
       name: 'clone-mysql',
       image: c.images.xtrabackup,
-      imagePullPolicy: pullPolicy,
-      command: ['bash', '-c', readScript('clone-mysql', c.flavor)],
+      imagePullPolicy: c.images.pullPolicy,
+      command: ['bash', '-c', scripts['clone-mysql']],
       env: peerEnv,
-      securityContext: asMysqlUser,
-      volumeMounts: [dataMount, confMount],
+      volumeMounts: [pod.dataMount, pod.confMount, ...pod.tmpMounts()],
+      securityContext: pod.securityContext('xtrabackup-image'),
+      resources: resources(c.resources.init),
     };
 
     const mysql: k8s.Container = {
       name: 'mysql',
       image: c.images.mysql,
-      imagePullPolicy: pullPolicy,
-      env: [{ name: 'MYSQL_ALLOW_EMPTY_PASSWORD', value: '1' }],
+      imagePullPolicy: c.images.pullPolicy,
+      env: c.credentials
+        ? [{ name: 'MYSQL_ROOT_PASSWORD_FILE', value: `${PATHS.credentialsDir}/root-password` }]
+        : [{ name: 'MYSQL_ALLOW_EMPTY_PASSWORD', value: '1' }],
       ports: [{ name: 'mysql', containerPort: c.mysqlPort }],
-      volumeMounts: [dataMount, confMount],
+      volumeMounts: [
+        pod.dataMount,
+        pod.confMount,
+        ...pod.credentialMounts('mysql'),
+        ...pod.tmpMounts(),
+        ...(c.security.readOnlyRootFilesystem ? [{ name: 'run-mysqld', mountPath: PATHS.socketDir }] : []),
+      ],
       resources: resources(c.resources.mysql),
-      livenessProbe: probe(['mysqladmin', 'ping'], c.probes.liveness),
+      securityContext: pod.securityContext('mysql-image'),
+      startupProbe: c.probes.startup && probe(pod.client('mysqladmin', ['ping']), c.probes.startup),
+      livenessProbe: probe(pod.client('mysqladmin', ['ping']), c.probes.liveness),
       // A query over TCP: proves mysqld accepts network clients, not just that it runs.
-      readinessProbe: probe(['mysql', '-h', '127.0.0.1', '-e', 'SELECT 1'], c.probes.readiness),
+      readinessProbe: probe(pod.client('mysql', ['-h', '127.0.0.1', '-e', 'SELECT 1']), c.probes.readiness),
     };
 
     const sidecar: k8s.Container = {
       name: 'xtrabackup',
       image: c.images.xtrabackup,
-      imagePullPolicy: pullPolicy,
-      command: ['bash', '-c', readScript('xtrabackup-sidecar', c.flavor)],
-      env: peerEnv,
+      imagePullPolicy: c.images.pullPolicy,
+      command: ['bash', '-c', scripts['xtrabackup-sidecar']],
+      env: [
+        ...peerEnv,
+        ...(c.credentials ? [{ name: 'MYSQL_PORT', value: String(c.mysqlPort) }] : []),
+        ...pod.credentialEnv('sidecar'),
+      ],
       ports: [{ name: 'xtrabackup', containerPort: c.backupPort }],
-      securityContext: asMysqlUser,
-      volumeMounts: [dataMount, confMount],
+      volumeMounts: [pod.dataMount, pod.confMount, ...pod.credentialMounts('sidecar'), ...pod.tmpMounts()],
+      securityContext: pod.securityContext('xtrabackup-image'),
       resources: resources(c.resources.xtrabackup),
     };
 
-    const architectures = c.placement.architectures;
-    const affinity: k8s.Affinity | undefined =
-      architectures.length === 0
-        ? undefined
-        : {
-            nodeAffinity: {
-              requiredDuringSchedulingIgnoredDuringExecution: {
-                nodeSelectorTerms: [
-                  {
-                    matchExpressions: [
-                      { key: 'kubernetes.io/arch', operator: 'In', values: [...architectures] },
-                    ],
-                  },
-                ],
-              },
-            },
-          };
-    const nodeSelector =
-      Object.keys(c.placement.nodeSelector).length > 0 ? { ...c.placement.nodeSelector } : undefined;
+    const annotations = c.rollOnConfigChange
+      ? { [CONFIG_HASH_ANNOTATION]: configHash(c, scripts) }
+      : undefined;
 
     const spec: k8s.KubeStatefulSetProps = {
-      metadata: { name: c.name, namespace: c.namespace, labels },
+      metadata: { name: c.name, namespace: c.namespace, labels: objectLabels(c) },
       spec: {
-        selector: { matchLabels: labels },
+        selector: { matchLabels: selectorLabels(c) },
         serviceName: c.name,
         replicas: c.replicas,
+        persistentVolumeClaimRetentionPolicy: c.storage.retainClaims
+          ? { whenDeleted: 'Retain', whenScaled: 'Retain' }
+          : undefined,
         template: {
-          metadata: { labels },
+          metadata: { labels: objectLabels(c), annotations },
           spec: {
-            securityContext: { fsGroup: MYSQL_UID, fsGroupChangePolicy: 'OnRootMismatch' },
-            affinity,
-            nodeSelector,
+            automountServiceAccountToken: c.security.podSecurity === 'restricted' ? false : undefined,
+            securityContext: pod.podSecurityContext(),
+            terminationGracePeriodSeconds: c.terminationGracePeriodSeconds,
+            affinity: pod.affinity(),
+            nodeSelector:
+              Object.keys(c.placement.nodeSelector).length > 0 ? { ...c.placement.nodeSelector } : undefined,
+            topologySpreadConstraints: c.availability.spreadAcrossZones
+              ? [
+                  {
+                    topologyKey: 'topology.kubernetes.io/zone',
+                    maxSkew: 1,
+                    whenUnsatisfiable: 'DoNotSchedule',
+                    labelSelector: { matchLabels: selectorLabels(c) },
+                  },
+                ]
+              : undefined,
             initContainers: [initMysql, cloneMysql],
             containers: [mysql, sidecar],
-            volumes: [
-              { name: 'conf', emptyDir: {} },
-              { name: 'config-map', configMap: { name: configMapName(c) } },
-            ],
+            volumes: pod.volumes(),
           },
         },
         volumeClaimTemplates: [
           {
-            metadata: { name: DATA_VOLUME, labels },
+            metadata: { name: DATA_VOLUME, labels: objectLabels(c) },
             spec: {
               accessModes: ['ReadWriteOnce'],
               storageClassName: c.storage.storageClassName,
@@ -180,7 +205,144 @@ export class StatefulSetChart extends Chart {
   }
 }
 
-function resources(r: ResourcesConfig): k8s.ResourceRequirements | undefined {
+/** The pieces of the pod spec that depend on credentials and hardening, in one place. */
+class PodParts {
+  readonly podNameEnv: k8s.EnvVar = {
+    name: 'POD_NAME',
+    valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+  };
+  readonly dataMount: k8s.VolumeMount = { name: DATA_VOLUME, mountPath: PATHS.dataDir, subPath: 'mysql' };
+  readonly confMount: k8s.VolumeMount = { name: 'conf', mountPath: PATHS.confDir };
+  private readonly restricted: boolean;
+
+  constructor(private readonly c: ResolvedConfig) {
+    this.restricted = c.security.podSecurity === 'restricted';
+  }
+
+  /**
+   * A mysql client command; with credentials it reads them from the option file init-mysql wrote, so
+   * no password is ever on a command line.
+   */
+  client(tool: 'mysql' | 'mysqladmin', args: string[]): string[] {
+    return this.c.credentials
+      ? [tool, `--defaults-extra-file=${PATHS.clientCnfDir}/root.cnf`, ...args]
+      : [tool, ...args];
+  }
+
+  credentialEnv(who: 'init' | 'sidecar'): k8s.EnvVar[] {
+    const cred = this.c.credentials;
+    if (!cred) return [];
+    const env: k8s.EnvVar[] = [{ name: 'CLIENT_CNF_DIR', value: PATHS.clientCnfDir }];
+    if (who === 'init')
+      env.push({ name: 'ROOT_PASSWORD_FILE', value: `${PATHS.credentialsDir}/root-password` });
+    env.push(
+      { name: 'REPLICATION_USER', value: cred.replicationUser },
+      { name: 'REPLICATION_PASSWORD_FILE', value: `${PATHS.credentialsDir}/replication-password` },
+    );
+    return env;
+  }
+
+  credentialMounts(who: 'init' | 'mysql' | 'sidecar'): k8s.VolumeMount[] {
+    if (!this.c.credentials) return [];
+    return [
+      { name: 'credentials', mountPath: PATHS.credentialsDir, readOnly: true },
+      { name: 'client-cnf', mountPath: PATHS.clientCnfDir, readOnly: who !== 'init' },
+    ];
+  }
+
+  tmpMounts(): k8s.VolumeMount[] {
+    return this.c.security.readOnlyRootFilesystem ? [{ name: 'tmp', mountPath: PATHS.tmp }] : [];
+  }
+
+  podSecurityContext(): k8s.PodSecurityContext {
+    const base: k8s.PodSecurityContext = { fsGroup: MYSQL_UID, fsGroupChangePolicy: 'OnRootMismatch' };
+    if (!this.restricted) return base;
+    return {
+      ...base,
+      runAsNonRoot: true,
+      runAsUser: MYSQL_UID,
+      runAsGroup: MYSQL_UID,
+      seccompProfile: { type: 'RuntimeDefault' },
+    };
+  }
+
+  /**
+   * Baseline: the mysql image keeps its root entrypoint (it chowns the data directory and drops to the
+   * mysql user, and the seed's walkthrough moves /usr/bin/mysql), the XtraBackup image runs as 999.
+   * Restricted: the pod runs everything as 999; each container also drops every capability and may not
+   * escalate privileges.
+   */
+  securityContext(image: 'mysql-image' | 'xtrabackup-image'): k8s.SecurityContext | undefined {
+    const readOnly = this.c.security.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {};
+    if (this.restricted) {
+      return { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, ...readOnly };
+    }
+    const user = image === 'xtrabackup-image' ? { runAsUser: MYSQL_UID, runAsGroup: MYSQL_UID } : {};
+    const sc = { ...user, ...readOnly };
+    return Object.keys(sc).length > 0 ? sc : undefined;
+  }
+
+  affinity(): k8s.Affinity | undefined {
+    const archs = this.c.placement.architectures;
+    const nodeAffinity: k8s.NodeAffinity | undefined =
+      archs.length === 0
+        ? undefined
+        : {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [
+                { matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: [...archs] }] },
+              ],
+            },
+          };
+    const podAntiAffinity: k8s.PodAntiAffinity | undefined = this.c.availability.onePodPerNode
+      ? {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selectorLabels(this.c) } },
+          ],
+        }
+      : undefined;
+    return nodeAffinity || podAntiAffinity ? { nodeAffinity, podAntiAffinity } : undefined;
+  }
+
+  volumes(): k8s.Volume[] {
+    const volumes: k8s.Volume[] = [
+      { name: 'conf', emptyDir: {} },
+      { name: 'config-map', configMap: { name: configMapName(this.c) } },
+    ];
+    if (this.c.credentials) {
+      volumes.push(
+        {
+          name: 'credentials',
+          secret: {
+            secretName: this.c.credentials.secretName,
+            // Readable by the fsGroup (the mysql user), nobody else.
+            defaultMode: 0o440,
+            items: SECRET_KEYS.map((key) => ({ key, path: key })),
+          },
+        },
+        // Client option files with passwords: in memory, never on a disk.
+        { name: 'client-cnf', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+      );
+    }
+    if (this.c.security.readOnlyRootFilesystem) {
+      volumes.push({ name: 'tmp', emptyDir: {} }, { name: 'run-mysqld', emptyDir: {} });
+    }
+    return volumes;
+  }
+}
+
+/** sha256 of the ConfigMap's data and the scripts: changes whenever either does. */
+function configHash(c: ResolvedConfig, scripts: Record<ScriptName, string>): string {
+  const input = JSON.stringify({
+    [c.mysqlFiles.primaryKey]: c.mysqlFiles.primary,
+    [c.mysqlFiles.replicaKey]: c.mysqlFiles.replica,
+    scripts,
+  });
+  return createHash('sha256').update(input).digest('hex');
+}
+
+function resources(r: ResourcesConfig | undefined): k8s.ResourceRequirements | undefined {
+  if (!r) return undefined;
   const q = (v: string | undefined) => (v === undefined ? undefined : k8s.Quantity.fromString(v));
   const requests = dropUndefined({ cpu: q(r.cpuRequest), memory: q(r.memoryRequest) });
   const limits = dropUndefined({ cpu: q(r.cpuLimit), memory: q(r.memoryLimit) });

@@ -5,6 +5,8 @@ import {
   FS_TYPES,
   IMAGE_PULL_POLICIES,
   MYSQL_FLAVORS,
+  POD_SECURITY_LEVELS,
+  SECRET_STORE_KINDS,
   MysqlStackConfig,
   ProbeTimingConfig,
   RECLAIM_POLICIES,
@@ -114,6 +116,30 @@ class Problems {
   }
   member<T>(field: string, value: unknown, allowed: readonly T[]): void {
     this.check(allowed.includes(value as T), field, value, `expected one of ${oneOf(allowed)}`);
+  }
+  labels(field: string, labels: Readonly<Record<string, string>>): void {
+    for (const [k, v] of Object.entries(labels)) {
+      this.check(
+        LABEL_NAME.test(k),
+        `${field} key`,
+        k,
+        'expected a label name such as "app.kubernetes.io/part-of"',
+      );
+      this.check(
+        typeof v === 'string' && v.length <= 63 && LABEL_VALUE.test(v),
+        `${field}[${JSON.stringify(k)}]`,
+        v,
+        'expected a label value: at most 63 characters, letters, digits, "-", "_" and "."',
+      );
+    }
+  }
+  dnsSubdomain(field: string, value: unknown): void {
+    this.check(
+      typeof value === 'string' && value.length <= 253 && DNS1123_SUBDOMAIN.test(value),
+      field,
+      value,
+      'expected a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", at most 253 characters',
+    );
   }
   quantity(field: string, value: unknown, example: string): void {
     const n = typeof value === 'string' ? parseQuantity(value) : undefined;
@@ -305,26 +331,105 @@ export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
   checkResources(p, 'resources.xtrabackup', config.resources.xtrabackup);
   checkProbe(p, 'probes.liveness', config.probes.liveness);
   checkProbe(p, 'probes.readiness', config.probes.readiness);
+  if (config.probes.startup !== undefined) checkProbe(p, 'probes.startup', config.probes.startup);
+  if (config.resources.init !== undefined) checkResources(p, 'resources.init', config.resources.init);
 
   const placement = config.placement ?? {};
   const architectures = placement.architectures ?? [];
   for (const [i, a] of architectures.entries())
     p.member(`placement.architectures[${i}]`, a, CPU_ARCHITECTURES);
   const nodeSelector = placement.nodeSelector ?? {};
-  for (const [k, v] of Object.entries(nodeSelector)) {
+  p.labels('placement.nodeSelector', nodeSelector);
+  if (config.flavor === 'mysql57') {
     p.check(
-      LABEL_NAME.test(k),
-      `placement.nodeSelector key`,
-      k,
-      'expected a label name such as "node.kubernetes.io/instance-type"',
-    );
-    p.check(
-      typeof v === 'string' && v.length <= 63 && LABEL_VALUE.test(v),
-      `placement.nodeSelector["${k}"]`,
-      v,
-      'expected a label value: at most 63 characters, letters, digits, "-", "_" and "."',
+      architectures.length === 1 && architectures[0] === 'amd64',
+      'placement.architectures',
+      architectures,
+      'must be ["amd64"] for the mysql57 flavor: mysql:5.7 and XtraBackup 2.4 are published for amd64 only',
     );
   }
+
+  // Credentials
+  const cred = config.credentials;
+  if (config.flavor === 'mysql84') {
+    p.check(
+      cred !== undefined,
+      'credentials',
+      cred,
+      'is required by the mysql84 flavor: set credentials.secretName (no empty passwords)',
+    );
+  }
+  if (config.flavor === 'mysql57') {
+    p.check(
+      cred === undefined,
+      'credentials',
+      cred,
+      'is not supported by the mysql57 flavor, which runs the seed\'s passwordless root; use flavor "mysql84" or remove credentials',
+    );
+  }
+  const replicationUser = cred?.replicationUser ?? 'repl';
+  if (cred !== undefined) {
+    p.dnsSubdomain('credentials.secretName', cred.secretName);
+    p.check(
+      /^[A-Za-z0-9_]{1,32}$/.test(replicationUser) && replicationUser !== 'root',
+      'credentials.replicationUser',
+      replicationUser,
+      'expected a MySQL user name of 1 to 32 letters, digits and "_", other than "root"',
+    );
+    const es = cred.externalSecret;
+    if (es !== undefined) {
+      p.dnsSubdomain('credentials.externalSecret.secretStoreName', es.secretStoreName);
+      if (es.secretStoreKind !== undefined)
+        p.member('credentials.externalSecret.secretStoreKind', es.secretStoreKind, SECRET_STORE_KINDS);
+      p.check(
+        typeof es.remoteKey === 'string' && /^[A-Za-z0-9/_+=.@-]{1,512}$/.test(es.remoteKey),
+        'credentials.externalSecret.remoteKey',
+        es.remoteKey,
+        'expected a secret name such as "prod/mysql" (letters, digits and /_+=.@-)',
+      );
+      if (es.refreshInterval !== undefined)
+        p.check(
+          /^(\d+(h|m|s))+$/.test(es.refreshInterval),
+          'credentials.externalSecret.refreshInterval',
+          es.refreshInterval,
+          'expected a duration such as "1h", "30m" or "1h30m"',
+        );
+    }
+  }
+
+  // Security
+  const security = config.security ?? { podSecurity: 'baseline' };
+  p.member('security.podSecurity', security.podSecurity, POD_SECURITY_LEVELS);
+  if (security.readOnlyRootFilesystem !== undefined)
+    p.check(
+      typeof security.readOnlyRootFilesystem === 'boolean',
+      'security.readOnlyRootFilesystem',
+      security.readOnlyRootFilesystem,
+      'expected true or false',
+    );
+
+  // Availability
+  const availability = config.availability ?? {};
+  if (availability.maxUnavailable !== undefined)
+    p.integer('availability.maxUnavailable', availability.maxUnavailable, 1, 100);
+
+  // Network policy
+  for (const [i, client] of (config.networkPolicy?.clients ?? []).entries()) {
+    p.dnsLabel(`networkPolicy.clients[${i}].namespace`, client.namespace);
+    p.labels(`networkPolicy.clients[${i}].podLabels`, client.podLabels ?? {});
+  }
+
+  // Storage extras
+  if (s.snapshotClass !== undefined) {
+    p.dnsSubdomain('storage.snapshotClass.name', s.snapshotClass.name);
+    p.member('storage.snapshotClass.deletionPolicy', s.snapshotClass.deletionPolicy, RECLAIM_POLICIES);
+  }
+
+  if (config.terminationGracePeriodSeconds !== undefined)
+    p.integer('terminationGracePeriodSeconds', config.terminationGracePeriodSeconds, 1, 3600);
+  const labels = config.labels ?? {};
+  p.labels('labels', labels);
+  p.check(!('app' in labels), 'labels key', 'app', 'is reserved: "app" is the selector label, set from name');
 
   if (p.list.length > 0) throw new ConfigError(String(config.profile), p.list);
 
@@ -335,5 +440,20 @@ export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
     backupPort,
     images: { pullPolicy: 'IfNotPresent', ...images },
     placement: { architectures, nodeSelector },
+    credentials:
+      cred === undefined
+        ? undefined
+        : {
+            secretName: cred.secretName,
+            replicationUser,
+            externalSecret:
+              cred.externalSecret === undefined
+                ? undefined
+                : { secretStoreKind: 'ClusterSecretStore', refreshInterval: '1h', ...cred.externalSecret },
+          },
+    security: { readOnlyRootFilesystem: false, ...security },
+    availability,
+    rollOnConfigChange: config.rollOnConfigChange ?? false,
+    labels,
   };
 }

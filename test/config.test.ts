@@ -1,11 +1,11 @@
-import { PROFILES, workshop } from '../charts/profiles';
+import { production, PROFILES, workshop } from '../charts/profiles';
 import { ConfigError, parseQuantity, validateConfig } from '../charts/validate-config';
 import { withChanges } from './support/synth';
 
-/** The single problem reported for a config changed from the workshop profile. */
-function problemFor(changes: Record<string, unknown>): string {
+/** The single problem reported for a config changed from a profile (the workshop by default). */
+function problemFor(changes: Record<string, unknown>, base = workshop): string {
   try {
-    validateConfig(withChanges(workshop, changes));
+    validateConfig(withChanges(base, changes));
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     const problems = (err as ConfigError).problems;
@@ -184,8 +184,113 @@ describe('validation: each rule names the field, the bad value and what is allow
     );
   });
   test('fails if a node architecture is unknown', () => {
-    expect(problemFor({ 'placement.architectures': ['x86_64'] })).toBe(
+    expect(problemFor({ 'placement.architectures': ['x86_64'] }, production)).toBe(
       'placement.architectures[0] is "x86_64"; expected one of "amd64", "arm64"',
+    );
+  });
+  test('fails if the mysql57 flavor could land on arm64 (Graviton) nodes', () => {
+    expect(problemFor({ 'placement.architectures': ['amd64', 'arm64'] })).toBe(
+      'placement.architectures is ["amd64","arm64"]; must be ["amd64"] for the mysql57 flavor: mysql:5.7 and XtraBackup 2.4 are published for amd64 only',
+    );
+  });
+  test('fails if the mysql84 flavor has no credentials (no empty passwords)', () => {
+    expect(problemFor({ credentials: undefined }, production)).toBe(
+      'credentials is undefined; is required by the mysql84 flavor: set credentials.secretName (no empty passwords)',
+    );
+  });
+  test('fails if the mysql57 flavor is given credentials', () => {
+    expect(problemFor({ credentials: { secretName: 'x' } })).toMatch(
+      /^credentials is \{"secretName":"x"\}; is not supported by the mysql57 flavor/,
+    );
+  });
+  test('fails if the replication user is root', () => {
+    expect(problemFor({ 'credentials.replicationUser': 'root' }, production)).toBe(
+      'credentials.replicationUser is "root"; expected a MySQL user name of 1 to 32 letters, digits and "_", other than "root"',
+    );
+  });
+  test('fails if the credentials Secret name is invalid', () => {
+    expect(problemFor({ 'credentials.secretName': 'MySQL_Creds' }, production)).toMatch(
+      /^credentials\.secretName is "MySQL_Creds"; expected a DNS-1123 subdomain/,
+    );
+  });
+  test('fails if the ExternalSecret store kind is unknown', () => {
+    expect(
+      problemFor(
+        {
+          'credentials.externalSecret': {
+            secretStoreName: 'aws',
+            remoteKey: 'prod/mysql',
+            secretStoreKind: 'Vault',
+          },
+        },
+        production,
+      ),
+    ).toBe(
+      'credentials.externalSecret.secretStoreKind is "Vault"; expected one of "SecretStore", "ClusterSecretStore"',
+    );
+  });
+  test('fails if the ExternalSecret refresh interval is not a duration', () => {
+    expect(
+      problemFor(
+        {
+          'credentials.externalSecret': {
+            secretStoreName: 'aws',
+            remoteKey: 'prod/mysql',
+            refreshInterval: 'hourly',
+          },
+        },
+        production,
+      ),
+    ).toBe(
+      'credentials.externalSecret.refreshInterval is "hourly"; expected a duration such as "1h", "30m" or "1h30m"',
+    );
+  });
+  test('fails if the ExternalSecret remote key has spaces', () => {
+    expect(
+      problemFor(
+        { 'credentials.externalSecret': { secretStoreName: 'aws', remoteKey: 'prod mysql' } },
+        production,
+      ),
+    ).toMatch(/^credentials\.externalSecret\.remoteKey is "prod mysql"; expected a secret name/);
+  });
+  test('fails if the Pod Security level is unknown', () => {
+    expect(problemFor({ 'security.podSecurity': 'privileged' }, production)).toBe(
+      'security.podSecurity is "privileged"; expected one of "baseline", "restricted"',
+    );
+  });
+  test('fails if the PodDisruptionBudget allows 0 pods down (drains would hang)', () => {
+    expect(problemFor({ 'availability.maxUnavailable': 0 }, production)).toBe(
+      'availability.maxUnavailable is 0; expected a whole number from 1 to 100',
+    );
+  });
+  test('fails if a NetworkPolicy client namespace is invalid', () => {
+    expect(problemFor({ networkPolicy: { clients: [{ namespace: 'Apps' }] } }, production)).toMatch(
+      /^networkPolicy\.clients\[0\]\.namespace is "Apps"; expected a DNS-1123 label/,
+    );
+  });
+  test('fails if the snapshot deletion policy is unknown', () => {
+    expect(problemFor({ 'storage.snapshotClass.deletionPolicy': 'Keep' }, production)).toBe(
+      'storage.snapshotClass.deletionPolicy is "Keep"; expected one of "Delete", "Retain"',
+    );
+  });
+  test('fails if the termination grace period is 0 (mysqld would be killed mid-shutdown)', () => {
+    expect(problemFor({ terminationGracePeriodSeconds: 0 }, production)).toBe(
+      'terminationGracePeriodSeconds is 0; expected a whole number from 1 to 3600',
+    );
+  });
+  test('fails if a common label would clash with the selector label', () => {
+    expect(problemFor({ 'labels.app': 'db' }, production)).toBe(
+      'labels key is "app"; is reserved: "app" is the selector label, set from name',
+    );
+  });
+  test('fails if a startup probe timing is out of range', () => {
+    expect(problemFor({ 'probes.startup.failureThreshold': 0 }, production)).toBe(
+      'probes.startup.failureThreshold is 0; expected a whole number from 1 to 1000',
+    );
+  });
+  test('fails if an init container request exceeds its limit', () => {
+    expect(problemFor({ 'resources.init.memoryRequest': '2Gi' }, production)).toBe(
+      'resources.init.memoryRequest is "2Gi"; must not exceed resources.init.memoryLimit ("1Gi"); raise the limit or lower the request',
     );
   });
   test('fails if a node selector value is not a label value', () => {

@@ -39,6 +39,13 @@ describe('clone-mysql.sh', () => {
     expect(ls(data)).toEqual(['ibdata1', 'mysql', 'prepared', 'xtrabackup_binlog_info']);
   });
 
+  test('drops a cloned auto.cnf so the replica gets its own server_uuid', () => {
+    fs.writeFileSync(path.join(box.root, 'backup', 'auto.cnf'), '[auto]\nserver-uuid=source\n');
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1' });
+    expect(r.status).toBe(0);
+    expect(ls(data)).not.toContain('auto.cnf');
+  });
+
   test('ordinal 2 clones from the replica before it, mysql-1.mysql', () => {
     const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-2', BACKUP_PORT: '4444' });
     expect(r.status).toBe(0);

@@ -65,4 +65,58 @@ describe('init-mysql.sh', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('POD_NAME must be the pod name');
   });
+
+  describe('client option files (mysql84 flavor)', () => {
+    let creds: Record<string, string>;
+    beforeEach(() => {
+      const secret = box.dir('secret');
+      fs.writeFileSync(path.join(secret, 'root-password'), 'r00t"pass\\word\n');
+      fs.writeFileSync(path.join(secret, 'replication-password'), 'repl-secret');
+      creds = {
+        CLIENT_CNF_DIR: box.dir('client'),
+        ROOT_PASSWORD_FILE: path.join(secret, 'root-password'),
+        REPLICATION_USER: 'repl',
+        REPLICATION_PASSWORD_FILE: path.join(secret, 'replication-password'),
+      };
+    });
+
+    test('writes root.cnf and replication.cnf, mode 0600, passwords quoted and escaped, trailing newline dropped', () => {
+      const r = box.run(SCRIPT, { ...env, ...creds, POD_NAME: 'mysql-1' });
+      expect(r.status).toBe(0);
+      expect(ls(creds.CLIENT_CNF_DIR)).toEqual(['replication.cnf', 'root.cnf']);
+      const root = fs.readFileSync(path.join(creds.CLIENT_CNF_DIR, 'root.cnf'), 'utf8');
+      expect(root).toBe(
+        '[client]\nuser="root"\npassword="r00t\\"pass\\\\word"\n[xtrabackup]\nuser="root"\npassword="r00t\\"pass\\\\word"\n',
+      );
+      const repl = fs.readFileSync(path.join(creds.CLIENT_CNF_DIR, 'replication.cnf'), 'utf8');
+      expect(repl).toContain('user="repl"\npassword="repl-secret"\n');
+      for (const f of ['root.cnf', 'replication.cnf']) {
+        expect(fs.statSync(path.join(creds.CLIENT_CNF_DIR, f)).mode & 0o777).toBe(0o600);
+      }
+      expect(r.stdout + r.stderr).not.toContain('repl-secret');
+    });
+
+    test('writes no option files without CLIENT_CNF_DIR (the passwordless workshop)', () => {
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1' });
+      expect(r.status).toBe(0);
+      expect(ls(creds.CLIENT_CNF_DIR)).toEqual([]);
+    });
+
+    test('fails if a password file is missing', () => {
+      const r = box.run(SCRIPT, {
+        ...env,
+        ...creds,
+        REPLICATION_PASSWORD_FILE: '/nonexistent',
+        POD_NAME: 'mysql-0',
+      });
+      expect(r.status).not.toBe(0);
+      expect(ls(creds.CLIENT_CNF_DIR)).toEqual(['root.cnf']);
+    });
+
+    test('fails if the replication user is not given', () => {
+      const r = box.run(SCRIPT, { ...env, ...creds, REPLICATION_USER: '', POD_NAME: 'mysql-0' });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('REPLICATION_USER must be set');
+    });
+  });
 });

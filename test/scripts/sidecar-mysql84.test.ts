@@ -61,8 +61,8 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
     `SET GLOBAL gtid_purged='${gtidSet}';\n` +
     `CHANGE REPLICATION SOURCE TO SOURCE_HOST='mysql-0.mysql', SOURCE_PORT=${port}, SOURCE_USER='repl', ` +
     `SOURCE_PASSWORD=${PASSWORD_SQL}, SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, SOURCE_CONNECT_RETRY=10;\n` +
-    'START REPLICA;\n' +
-    'SET GLOBAL super_read_only = ON;\n';
+    'SET GLOBAL super_read_only = ON;\n' +
+    'START REPLICA;\n';
   /** No call put the password on its command line, and no file in the data dir holds it. */
   const expectNoSecretLeak = (calls: Call[]) => {
     for (const c of calls) for (const a of c.args) expect(a).not.toContain('s3cr');

@@ -6,6 +6,22 @@
  *   `@kubernetes/client-node` models, walked recursively.
  */
 import * as client from '@kubernetes/client-node';
+import * as path from 'path';
+import { Crd, formatSchemaErrors, loadCrd, validateCustomResource } from './crd-schema';
+
+/** Custom resources, checked against the CRDs vendored in imports/crds (unknown fields included). */
+const CRD_FILES: Record<string, string> = {
+  'snapshot.storage.k8s.io/v1/VolumeSnapshotClass': 'snapshot.storage.k8s.io_volumesnapshotclasses.yaml',
+  'external-secrets.io/v1/ExternalSecret': 'external-secrets.io_externalsecrets.yaml',
+  'argoproj.io/v1alpha1/Application': 'application-crd.yaml',
+};
+const crds = new Map<string, Crd>();
+function crdFor(key: string): Crd | undefined {
+  const file = CRD_FILES[key];
+  if (!file) return undefined;
+  if (!crds.has(key)) crds.set(key, loadCrd(path.join(__dirname, '..', '..', 'imports', 'crds', file)));
+  return crds.get(key);
+}
 
 /** apiVersion/kind → [kubernetes-models module, @kubernetes/client-node model]. */
 const KINDS: Record<string, [string, string]> = {
@@ -65,6 +81,11 @@ function unknownFields(value: unknown, type: string, path: string, out: string[]
 /** The problems found in one object; empty when it is valid. */
 export function schemaProblems(obj: { apiVersion?: string; kind?: string; [k: string]: unknown }): string[] {
   const key = `${obj.apiVersion}/${obj.kind}`;
+  const crd = crdFor(key);
+  if (crd) {
+    const errors = validateCustomResource(obj, crd, String(obj.apiVersion).split('/')[1]);
+    return errors.length === 0 ? [] : [`${key}: ${formatSchemaErrors(errors)}`];
+  }
   const entry = KINDS[key];
   if (!entry) return [`${key}: no schema registered in test/support/k8s-schema.ts`];
   const [modelPath, clientType] = entry;

@@ -48,5 +48,7 @@ socat -u "TCP:$peer:$BACKUP_PORT,connect-timeout=30" STDOUT | xbstream -x -C "$D
 
 echo "clone-mysql: preparing the backup"
 xtrabackup --prepare --target-dir="$DATA_DIR"
-rm -f "$marker"
+# A copied auto.cnf would give this replica its source's server_uuid, which replication refuses;
+# without one, mysqld generates a fresh uuid on first start.
+rm -f "$DATA_DIR/auto.cnf" "$marker"
 echo "clone-mysql: done"

@@ -11,6 +11,13 @@
 #   CONF_DIR          the conf.d directory mysqld reads                  (default /mnt/conf.d)
 #   PRIMARY_CNF       ConfigMap key for ordinal 0                        (default primary.cnf)
 #   REPLICA_CNF       ConfigMap key for every other ordinal              (default replica.cnf)
+# With credentials (the mysql84 flavor), also writes MySQL client option files, mode 0600, into
+# CLIENT_CNF_DIR (an in-memory emptyDir), so that probes and the sidecar never pass a password on a
+# command line:
+#   CLIENT_CNF_DIR             where to write root.cnf and replication.cnf (unset: write none)
+#   ROOT_PASSWORD_FILE         file holding root's password (a mounted Secret key)
+#   REPLICATION_USER           the replication and backup user's name
+#   REPLICATION_PASSWORD_FILE  file holding its password (a mounted Secret key)
 set -euo pipefail
 
 : "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
@@ -35,3 +42,25 @@ else
 fi
 cp "$CONFIG_MAP_DIR/$cnf" "$CONF_DIR/$cnf"
 echo "init-mysql: $POD_NAME is ordinal $ordinal, server-id $server_id, using $cnf"
+
+# write_client_cnf FILE USER PASSWORD_FILE: an option file for the mysql client, mysqladmin and
+# xtrabackup (which reads [client] and [xtrabackup]). Values are double-quoted, with \ and " escaped.
+write_client_cnf() {
+  local file=$1 user=$2 password
+  password=$(<"$3")
+  password=${password//\\/\\\\}
+  password=${password//\"/\\\"}
+  (
+    umask 077
+    printf '[client]\nuser="%s"\npassword="%s"\n[xtrabackup]\nuser="%s"\npassword="%s"\n' \
+      "$user" "$password" "$user" "$password" >"$file"
+  )
+}
+if [[ -n ${CLIENT_CNF_DIR:-} ]]; then
+  : "${ROOT_PASSWORD_FILE:?ROOT_PASSWORD_FILE must name the file with the root password}"
+  : "${REPLICATION_USER:?REPLICATION_USER must be set}"
+  : "${REPLICATION_PASSWORD_FILE:?REPLICATION_PASSWORD_FILE must name the file with the replication password}"
+  write_client_cnf "$CLIENT_CNF_DIR/root.cnf" root "$ROOT_PASSWORD_FILE"
+  write_client_cnf "$CLIENT_CNF_DIR/replication.cnf" "$REPLICATION_USER" "$REPLICATION_PASSWORD_FILE"
+  echo "init-mysql: wrote client option files for root and $REPLICATION_USER to $CLIENT_CNF_DIR"
+fi

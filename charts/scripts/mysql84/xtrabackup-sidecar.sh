@@ -17,10 +17,12 @@
 #    needed: SOURCE_AUTO_POSITION=1 lets the replica ask the primary for every transaction missing
 #    from gtid_purged, so this flavor never passes --slave-info and needs no file/position.
 # 3. If change_source.sql.in exists: in ONE mysql session, lift super_read_only, apply it, CHANGE
-#    REPLICATION SOURCE TO the primary (<name>-0.<service>) with auto-position and TLS, START REPLICA,
-#    and restore super_read_only. Only after that succeeded is the file renamed to
-#    change_source.sql.orig, so a failure is retried on the container's next start (after a
-#    best-effort SET GLOBAL super_read_only = ON) and a success is never repeated.
+#    REPLICATION SOURCE TO the primary (<name>-0.<service>) with auto-position and TLS, restore
+#    super_read_only, then START REPLICA. Replication threads are exempt from super_read_only, and
+#    restoring it first means a retry can never reset GTIDs on a replica that already applied
+#    transactions. Only after that succeeded is the file renamed to change_source.sql.orig, so a
+#    failure is retried on the container's next start (after a best-effort SET GLOBAL
+#    super_read_only = ON) and a success is never repeated.
 # 4. Serve `xtrabackup --backup --stream=xbstream` on BACKUP_PORT with socat, one process per
 #    connection, connecting to the local mysqld as the replication user.
 #
@@ -133,8 +135,8 @@ else
       'SET GLOBAL super_read_only = OFF;' \
       "$(<change_source.sql.in)" \
       "CHANGE REPLICATION SOURCE TO SOURCE_HOST=$host_literal, SOURCE_PORT=$MYSQL_PORT, SOURCE_USER=$user_literal, SOURCE_PASSWORD=$password_literal, SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, SOURCE_CONNECT_RETRY=10;" \
-      'START REPLICA;' \
-      'SET GLOBAL super_read_only = ON;' |
+      'SET GLOBAL super_read_only = ON;' \
+      'START REPLICA;' |
       mysql_root; then
       mysql_root -e 'SET GLOBAL super_read_only = ON' </dev/null || true
       fail "configuring replication failed; keeping change_source.sql.in to retry on the next start"

@@ -1,0 +1,79 @@
+import { Chart, ChartProps } from 'cdk8s';
+import { Construct } from 'constructs';
+import * as k8s from '../imports/k8s';
+import { ResolvedConfig } from './config';
+import { objectLabels, selectorLabels } from './labels';
+
+export interface PolicyChartProps extends ChartProps {
+  /** The validated stack config: `availability.maxUnavailable` and `networkPolicy`. */
+  readonly config: ResolvedConfig;
+}
+
+/**
+ * Policies around the MySQL pods, each only when configured:
+ * - a PodDisruptionBudget, so that node drains and cluster upgrades take at most `maxUnavailable`
+ *   pods at once;
+ * - a NetworkPolicy admitting clients to the MySQL port only from the configured namespaces/pods,
+ *   the pods to each other (MySQL port for replication, backup port for cloning), and DNS egress.
+ *   EKS enforces NetworkPolicy only with the VPC CNI's network policy support enabled.
+ */
+export class PolicyChart extends Chart {
+  public readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+
+  constructor(scope: Construct, id: string, props: PolicyChartProps) {
+    super(scope, id, props);
+    const c = props.config;
+    const metadata = (name: string) => ({ name, namespace: c.namespace, labels: objectLabels(c) });
+    const podSelector = { matchLabels: selectorLabels(c) };
+
+    if (c.availability.maxUnavailable !== undefined) {
+      this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'pdb', {
+        metadata: metadata(c.name),
+        spec: {
+          maxUnavailable: k8s.IntOrString.fromNumber(c.availability.maxUnavailable),
+          selector: podSelector,
+        },
+      });
+    }
+
+    if (c.networkPolicy !== undefined) {
+      const tcp = (port: number): k8s.NetworkPolicyPort => ({
+        protocol: 'TCP',
+        port: k8s.IntOrString.fromNumber(port),
+      });
+      const peers: k8s.NetworkPolicyPeer[] = [{ podSelector }];
+      const clients: k8s.NetworkPolicyPeer[] = c.networkPolicy.clients.map((client) => ({
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': client.namespace } },
+        podSelector: { matchLabels: { ...(client.podLabels ?? {}) } },
+      }));
+      const ingress: k8s.NetworkPolicyIngressRule[] = [
+        { from: peers, ports: [tcp(c.mysqlPort), tcp(c.backupPort)] },
+      ];
+      if (clients.length > 0) ingress.push({ from: clients, ports: [tcp(c.mysqlPort)] });
+      this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'network-policy', {
+        metadata: metadata(c.name),
+        spec: {
+          podSelector,
+          policyTypes: ['Ingress', 'Egress'],
+          ingress,
+          egress: [
+            { to: peers, ports: [tcp(c.mysqlPort), tcp(c.backupPort)] },
+            {
+              to: [
+                {
+                  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+                  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+                },
+              ],
+              ports: [
+                { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
+                { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
+              ],
+            },
+          ],
+        },
+      });
+    }
+  }
+}

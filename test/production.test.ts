@@ -1,0 +1,339 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { production, workshop } from '../charts/profiles';
+import { CONFIG_HASH_ANNOTATION } from '../charts/statefulset-chart';
+import { schemaProblems } from './support/k8s-schema';
+import { container, K8sObject, only, synthStack, withChanges } from './support/synth';
+
+const { objects } = synthStack(production);
+const sts = only(objects, 'StatefulSet', 'mysql');
+const pod = sts.spec.template.spec;
+const ALL = ['init-mysql', 'clone-mysql', 'mysql', 'xtrabackup'];
+const script = (name: string) => container(pod, name).command[2] as string;
+
+describe('production: the objects', () => {
+  test('StorageClass, VolumeSnapshotClass, Namespace, ConfigMap, 2 Services, PDB, NetworkPolicy, StatefulSet', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'StorageClass/mysql-gp3',
+      'VolumeSnapshotClass/mysql-ebs-snapshots',
+      'Namespace/mysql',
+      'ConfigMap/mysql-config',
+      'Service/mysql',
+      'Service/mysql-read',
+      'PodDisruptionBudget/mysql',
+      'NetworkPolicy/mysql',
+      'StatefulSet/mysql',
+    ]);
+  });
+  test('every object passes its schema', () => {
+    expect(objects.flatMap((o) => schemaProblems(o))).toEqual([]);
+  });
+  test('names the scripts depend on stay fixed; common labels never reach a selector', () => {
+    expect(sts.spec.selector).toEqual({ matchLabels: { app: 'mysql' } });
+    expect(only(objects, 'Service', 'mysql').spec.selector).toEqual({ app: 'mysql' });
+    expect(only(objects, 'Service', 'mysql-read').spec.selector).toEqual({ app: 'mysql' });
+    expect(sts.metadata.labels).toMatchObject({ app: 'mysql', 'app.kubernetes.io/name': 'mysql' });
+  });
+});
+
+describe('production: supported MySQL', () => {
+  test('MySQL 8.4 LTS with Percona XtraBackup 8.4 for the clone and the sidecar', () => {
+    expect(container(pod, 'init-mysql').image).toBe('mysql:8.4');
+    expect(container(pod, 'mysql').image).toBe('mysql:8.4');
+    expect(container(pod, 'clone-mysql').image).toBe('percona/percona-xtrabackup:8.4');
+    expect(container(pod, 'xtrabackup').image).toBe('percona/percona-xtrabackup:8.4');
+  });
+  test('the sidecar speaks MySQL 8.4 (no CHANGE MASTER, START SLAVE or MASTER_ options)', () => {
+    const s = script('xtrabackup').replace(/^\s*#.*$/gm, '');
+    expect(s).toMatch(/CHANGE REPLICATION SOURCE TO/);
+    expect(s).toMatch(/START REPLICA/);
+    expect(s).not.toMatch(/CHANGE MASTER|START SLAVE|MASTER_[A-Z]/);
+    expect(s).toBe(
+      fs
+        .readFileSync(
+          path.join(__dirname, '..', 'charts', 'scripts', 'mysql84', 'xtrabackup-sidecar.sh'),
+          'utf8',
+        )
+        .replace(/^\s*#.*$/gm, ''),
+    );
+  });
+  test('GTID replication on every pod; replicas are super-read-only', () => {
+    const cm = only(objects, 'ConfigMap');
+    for (const key of ['primary.cnf', 'replica.cnf'])
+      expect(cm.data[key]).toMatch(/gtid_mode=ON\nenforce_gtid_consistency=ON/);
+    expect(cm.data['replica.cnf']).toMatch(/super_read_only=ON/);
+    expect(cm.data['primary.cnf']).not.toMatch(/read_only/);
+  });
+  test('multi-arch images: no node architecture pin', () => {
+    expect(pod.affinity.nodeAffinity).toBeUndefined();
+  });
+});
+
+describe('production: credentials', () => {
+  test('root password from the Secret as a file, never an empty password', () => {
+    expect(container(pod, 'mysql').env).toEqual([
+      { name: 'MYSQL_ROOT_PASSWORD_FILE', value: '/etc/mysql/credentials/root-password' },
+    ]);
+    expect(JSON.stringify(objects)).not.toMatch(/MYSQL_ALLOW_EMPTY_PASSWORD|MASTER_PASSWORD=''/);
+  });
+  test('the Secret is mounted read-only, readable by the mysql group only, with exactly the two keys', () => {
+    expect(pod.volumes).toContainEqual({
+      name: 'credentials',
+      secret: {
+        secretName: 'mysql-credentials',
+        defaultMode: 0o440,
+        items: [
+          { key: 'root-password', path: 'root-password' },
+          { key: 'replication-password', path: 'replication-password' },
+        ],
+      },
+    });
+    for (const name of ['init-mysql', 'mysql', 'xtrabackup']) {
+      expect(container(pod, name).volumeMounts).toContainEqual({
+        name: 'credentials',
+        mountPath: '/etc/mysql/credentials',
+        readOnly: true,
+      });
+    }
+    expect(container(pod, 'clone-mysql').volumeMounts.map((m: K8sObject) => m.name)).not.toContain(
+      'credentials',
+    );
+  });
+  test('probes read credentials from an in-memory option file, never from the command line', () => {
+    const mysql = container(pod, 'mysql');
+    const cnf = '--defaults-extra-file=/run/mysql-client/root.cnf';
+    expect(mysql.readinessProbe.exec.command).toEqual(['mysql', cnf, '-h', '127.0.0.1', '-e', 'SELECT 1']);
+    expect(mysql.livenessProbe.exec.command).toEqual(['mysqladmin', cnf, 'ping']);
+    expect(mysql.startupProbe.exec.command).toEqual(['mysqladmin', cnf, 'ping']);
+    expect(pod.volumes).toContainEqual({
+      name: 'client-cnf',
+      emptyDir: { medium: 'Memory', sizeLimit: '1Mi' },
+    });
+    const commands = JSON.stringify(objects.map((o) => o.spec?.template?.spec?.containers ?? []));
+    expect(commands).not.toMatch(/--password|"-p[^o]/);
+  });
+  test('a dedicated replication user, not root, for replication and backups', () => {
+    expect(container(pod, 'xtrabackup').env).toContainEqual({ name: 'REPLICATION_USER', value: 'repl' });
+    expect(script('xtrabackup')).toMatch(/replication\.cnf/);
+  });
+  test('nothing secret in dist/: no Secret object, no password values', () => {
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    for (const o of objects) {
+      for (const c of [
+        ...(o.spec?.template?.spec?.containers ?? []),
+        ...(o.spec?.template?.spec?.initContainers ?? []),
+      ]) {
+        for (const e of c.env ?? []) expect(e.name).not.toMatch(/PASSWORD$/);
+      }
+    }
+  });
+  test('optionally an ExternalSecret (External Secrets Operator) fills the Secret from AWS Secrets Manager', () => {
+    const withEso = synthStack(
+      withChanges(production, {
+        'credentials.externalSecret': { secretStoreName: 'aws-secrets-manager', remoteKey: 'prod/mysql' },
+      }),
+    ).objects;
+    const es = only(withEso, 'ExternalSecret', 'mysql-credentials');
+    expect(es.apiVersion).toBe('external-secrets.io/v1');
+    expect(es.metadata.namespace).toBe('mysql');
+    expect(es.spec).toEqual({
+      refreshInterval: '1h',
+      secretStoreRef: { name: 'aws-secrets-manager', kind: 'ClusterSecretStore' },
+      target: { name: 'mysql-credentials', creationPolicy: 'Owner', deletionPolicy: 'Retain' },
+      data: [
+        { secretKey: 'root-password', remoteRef: { key: 'prod/mysql', property: 'root-password' } },
+        {
+          secretKey: 'replication-password',
+          remoteRef: { key: 'prod/mysql', property: 'replication-password' },
+        },
+      ],
+    });
+    expect(schemaProblems(es)).toEqual([]);
+  });
+});
+
+describe('production: restricted pods', () => {
+  test('every container runs as uid 999, non-root, no escalation, no capabilities, RuntimeDefault seccomp', () => {
+    expect(pod.securityContext).toEqual({
+      fsGroup: 999,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      runAsNonRoot: true,
+      runAsUser: 999,
+      runAsGroup: 999,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    for (const name of ALL) {
+      expect(container(pod, name).securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+        readOnlyRootFilesystem: true,
+      });
+    }
+  });
+  test('read-only root filesystems, with emptyDirs where the images write', () => {
+    expect(container(pod, 'mysql').volumeMounts).toEqual(
+      expect.arrayContaining([
+        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'run-mysqld', mountPath: '/var/run/mysqld' },
+      ]),
+    );
+    for (const name of ['clone-mysql', 'xtrabackup']) {
+      expect(container(pod, name).volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    }
+  });
+  test('no service account token in the pods', () => {
+    expect(pod.automountServiceAccountToken).toBe(false);
+  });
+});
+
+describe('production: resources and probes', () => {
+  test('requests and limits on every container, init containers included', () => {
+    for (const name of ALL) {
+      const r = container(pod, name).resources;
+      expect(Object.keys(r.requests).sort()).toEqual(['cpu', 'memory']);
+      expect(Object.keys(r.limits).sort()).toEqual(['cpu', 'memory']);
+    }
+  });
+  test('a startup probe gives mysqld at least 10 minutes before liveness can kill it', () => {
+    const s = container(pod, 'mysql').startupProbe;
+    expect(s.periodSeconds * s.failureThreshold).toBeGreaterThanOrEqual(600);
+  });
+  test('a termination grace period long enough for a clean InnoDB shutdown', () => {
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(60);
+  });
+});
+
+describe('production: zones and disruption', () => {
+  test('spread over zones, never two pods on one node', () => {
+    expect(pod.topologySpreadConstraints).toEqual([
+      {
+        topologyKey: 'topology.kubernetes.io/zone',
+        maxSkew: 1,
+        whenUnsatisfiable: 'DoNotSchedule',
+        labelSelector: { matchLabels: { app: 'mysql' } },
+      },
+    ]);
+    expect(pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
+      { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'mysql' } } },
+    ]);
+  });
+  test('a PodDisruptionBudget lets drains take one pod at a time', () => {
+    expect(only(objects, 'PodDisruptionBudget').spec).toEqual({
+      maxUnavailable: 1,
+      selector: { matchLabels: { app: 'mysql' } },
+    });
+  });
+});
+
+describe('production: storage that keeps data', () => {
+  test('gp3, encrypted, expandable, Retain', () => {
+    const sc = only(objects, 'StorageClass');
+    expect(sc.parameters).toEqual({
+      type: 'gp3',
+      iops: '3000',
+      throughput: '125',
+      encrypted: 'true',
+      'csi.storage.k8s.io/fstype': 'ext4',
+    });
+    expect(sc).toMatchObject({
+      allowVolumeExpansion: true,
+      reclaimPolicy: 'Retain',
+      volumeBindingMode: 'WaitForFirstConsumer',
+    });
+  });
+  test('an optional KMS key encrypts with a customer managed key', () => {
+    const arn = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const sc = only(synthStack(withChanges(production, { 'storage.kmsKeyId': arn })).objects, 'StorageClass');
+    expect(sc.parameters.kmsKeyId).toBe(arn);
+  });
+  test('claims survive deleting or scaling down the StatefulSet', () => {
+    expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({
+      whenDeleted: 'Retain',
+      whenScaled: 'Retain',
+    });
+  });
+  test('a VolumeSnapshotClass for EBS snapshots that outlive their VolumeSnapshot', () => {
+    expect(only(objects, 'VolumeSnapshotClass')).toEqual({
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass',
+      metadata: expect.objectContaining({ name: 'mysql-ebs-snapshots' }),
+      driver: 'ebs.csi.aws.com',
+      deletionPolicy: 'Retain',
+    });
+  });
+});
+
+describe('production: network', () => {
+  const np = only(objects, 'NetworkPolicy').spec;
+  test('selects the MySQL pods for ingress and egress', () => {
+    expect(np.podSelector).toEqual({ matchLabels: { app: 'mysql' } });
+    expect(np.policyTypes).toEqual(['Ingress', 'Egress']);
+  });
+  test('peers reach each other on 3306 and 3307; clients only on 3306, only from the named namespace', () => {
+    expect(np.ingress).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: { app: 'mysql' } } }],
+        ports: [
+          { protocol: 'TCP', port: 3306 },
+          { protocol: 'TCP', port: 3307 },
+        ],
+      },
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'app' } },
+            podSelector: { matchLabels: {} },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 3306 }],
+      },
+    ]);
+  });
+  test('egress only to peers and cluster DNS', () => {
+    expect(np.egress).toHaveLength(2);
+    expect(np.egress[1].ports).toEqual([
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 53 },
+    ]);
+  });
+  test('client pods can be narrowed by label', () => {
+    const objs = synthStack(
+      withChanges(production, {
+        networkPolicy: { clients: [{ namespace: 'shop', podLabels: { role: 'api' } }] },
+      }),
+    ).objects;
+    expect(only(objs, 'NetworkPolicy').spec.ingress[1].from).toEqual([
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },
+        podSelector: { matchLabels: { role: 'api' } },
+      },
+    ]);
+  });
+});
+
+describe('production: roll on change', () => {
+  const hash = (config: typeof production) =>
+    only(synthStack(config).objects, 'StatefulSet').spec.template.metadata.annotations[
+      CONFIG_HASH_ANNOTATION
+    ];
+  test('the pod template carries a sha256 of the config and scripts', () => {
+    expect(sts.spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
+  });
+  test('changing the MySQL config changes the hash, so the pods roll', () => {
+    expect(
+      hash(
+        withChanges(production, {
+          'mysqlFiles.replica': production.mysqlFiles.replica + 'max_connections=500\n',
+        }),
+      ),
+    ).not.toBe(hash(production));
+  });
+  test('changing something else (replicas) keeps it', () => {
+    expect(hash(withChanges(production, { replicas: 5 }))).toBe(hash(production));
+  });
+  test("the workshop keeps the seed's plain template (no annotation)", () => {
+    expect(
+      only(synthStack(workshop).objects, 'StatefulSet').spec.template.metadata.annotations,
+    ).toBeUndefined();
+  });
+});

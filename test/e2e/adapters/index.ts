@@ -8,6 +8,8 @@ export function adapterFor(profile: string): FlavorAdapter {
     case 'workshop':
       return new Mysql57Adapter();
     default:
-      throw new Error(`no e2e flavor adapter for profile '${profile}' (known: workshop); add one in test/e2e/adapters/`);
+      throw new Error(
+        `no e2e flavor adapter for profile '${profile}' (known: workshop); add one in test/e2e/adapters/`,
+      );
   }
 }

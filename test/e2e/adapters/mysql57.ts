@@ -22,7 +22,14 @@ export class Mysql57Adapter implements FlavorAdapter {
     for (const name of ['mysql57', 'percona-xtrabackup24']) {
       const target = path.join(dir, name);
       execFileSync('cp', ['-a', path.join(IMAGES_DIR, name, 'rootfs'), target]);
-      for (const sub of ['usr/local/bin', 'usr/local/sbin', 'etc/mysql/conf.d', 'usr/bin', 'usr/sbin', 'etc']) {
+      for (const sub of [
+        'usr/local/bin',
+        'usr/local/sbin',
+        'etc/mysql/conf.d',
+        'usr/bin',
+        'usr/sbin',
+        'etc',
+      ]) {
         fs.mkdirSync(path.join(target, sub), { recursive: true });
       }
       execFileSync('chown', ['-R', '0:0', target]);

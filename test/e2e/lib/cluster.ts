@@ -57,9 +57,17 @@ export class Cluster {
     const live = [...this.pods].filter((p) => p.phase !== 'Deleted' && p.ip);
     const ns = this.namespace;
     for (const pod of live) {
-      const lines = ['# Kubernetes-managed hosts file (e2e harness).', '127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+      const lines = [
+        '# Kubernetes-managed hosts file (e2e harness).',
+        '127.0.0.1\tlocalhost',
+        '::1\tlocalhost ip6-localhost ip6-loopback',
+      ];
       const sub = pod.opts.spec.subdomain;
-      lines.push(sub ? `${pod.ip}\t${pod.hostname}.${sub}.${ns}.svc.cluster.local\t${pod.hostname}` : `${pod.ip}\t${pod.hostname}`);
+      lines.push(
+        sub
+          ? `${pod.ip}\t${pod.hostname}.${sub}.${ns}.svc.cluster.local\t${pod.hostname}`
+          : `${pod.ip}\t${pod.hostname}`,
+      );
       lines.push('# cluster DNS (emulated): Ready endpoints only');
       for (const svc of this.services) {
         const ready = live.filter((p) => p.ready && matches(svc.spec.selector, p.opts.labels));
@@ -99,7 +107,7 @@ export class Cluster {
 
   /** Stops every pod (end of run). */
   async shutdown(): Promise<void> {
-    await Promise.all([...this.pods].map((p) => this.deletePod(p, 5)));
+    await Promise.all([...this.pods].map((p) => this.deletePod(p, 1)));
   }
 }
 
@@ -178,9 +186,14 @@ export class StatefulSetController {
 
   private async createPod(ordinal: number): Promise<void> {
     const template = this.sts.spec.template;
-    const spec: PodSpec = { ...template.spec, hostname: `${this.name}-${ordinal}`, subdomain: this.sts.spec.serviceName };
+    const spec: PodSpec = {
+      ...template.spec,
+      hostname: `${this.name}-${ordinal}`,
+      subdomain: this.sts.spec.serviceName,
+    };
     const claims: Record<string, string> = {};
-    for (const t of this.sts.spec.volumeClaimTemplates ?? []) claims[t.metadata.name] = this.claimDir(t.metadata.name, ordinal);
+    for (const t of this.sts.spec.volumeClaimTemplates ?? [])
+      claims[t.metadata.name] = this.claimDir(t.metadata.name, ordinal);
     const pod = new Pod(this.cluster.ctx, {
       name: `${this.name}-${ordinal}`,
       namespace: this.cluster.namespace,

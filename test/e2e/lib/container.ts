@@ -14,8 +14,20 @@ const CONTAINER_INIT = path.join(__dirname, '..', 'images', 'common', 'container
 
 /** Docker's default capability set, the one containerd gives a container on EKS. */
 const DEFAULT_CAPS = [
-  'chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'net_bind_service',
-  'net_raw', 'sys_chroot', 'mknod', 'audit_write', 'setfcap',
+  'chown',
+  'dac_override',
+  'fowner',
+  'fsetid',
+  'kill',
+  'setgid',
+  'setuid',
+  'setpcap',
+  'net_bind_service',
+  'net_raw',
+  'sys_chroot',
+  'mknod',
+  'audit_write',
+  'setfcap',
 ];
 
 /** A mount of the container, in container-init.sh's spec format. */
@@ -52,7 +64,12 @@ export interface ContainerLaunch {
 export function mountPlan(c: ContainerLaunch): MountLine[] {
   const img = c.image;
   const plan: MountLine[] = [];
-  for (const [link, value] of [['/bin', 'usr/bin'], ['/sbin', 'usr/sbin'], ['/lib', 'usr/lib'], ['/lib64', 'usr/lib64']]) {
+  for (const [link, value] of [
+    ['/bin', 'usr/bin'],
+    ['/sbin', 'usr/sbin'],
+    ['/lib', 'usr/lib'],
+    ['/lib64', 'usr/lib64'],
+  ]) {
     plan.push(['symlink', link, value]);
   }
   plan.push(['overlay', '/usr', `${img.layer}/usr:/usr`, 'usr']);
@@ -73,7 +90,8 @@ export function mountPlan(c: ContainerLaunch): MountLine[] {
   plan.push(['dir', '/mnt', '0755', 0, 0]);
   for (const d of img.dirs) plan.push(['dir', d.path, d.mode, d.uid, d.gid]);
   plan.push(['dir', '/dev', '0755', 0, 0]);
-  for (const dev of ['null', 'zero', 'full', 'random', 'urandom']) plan.push(['bind', `/dev/${dev}`, `/dev/${dev}`, 'rw']);
+  for (const dev of ['null', 'zero', 'full', 'random', 'urandom'])
+    plan.push(['bind', `/dev/${dev}`, `/dev/${dev}`, 'rw']);
   plan.push(['tmpfs', '/dev/shm', '1777']);
   plan.push(['symlink', '/dev/fd', '/proc/self/fd']);
   plan.push(['symlink', '/dev/stdin', '/proc/self/fd/0']);
@@ -113,11 +131,25 @@ export class ContainerProcess {
       `container ${launch.id}`,
       'setpriv',
       [
-        '--pdeathsig', 'SIGKILL', '--',
-        'nsenter', `--net=/proc/${launch.sandboxPid}/ns/net`, `--uts=/proc/${launch.sandboxPid}/ns/uts`,
-        `--ipc=/proc/${launch.sandboxPid}/ns/ipc`, '--',
-        'unshare', '--mount', '--pid', '--fork', '--kill-child=SIGKILL', '--propagation', 'private', '--',
-        'bash', CONTAINER_INIT, specDir,
+        '--pdeathsig',
+        'SIGKILL',
+        '--',
+        'nsenter',
+        `--net=/proc/${launch.sandboxPid}/ns/net`,
+        `--uts=/proc/${launch.sandboxPid}/ns/uts`,
+        `--ipc=/proc/${launch.sandboxPid}/ns/ipc`,
+        '--',
+        'unshare',
+        '--mount',
+        '--pid',
+        '--fork',
+        '--kill-child=SIGKILL',
+        '--propagation',
+        'private',
+        '--',
+        'bash',
+        CONTAINER_INIT,
+        specDir,
       ],
       { stdio: ['ignore', log, log] },
     );
@@ -135,11 +167,18 @@ export class ContainerProcess {
   static async start(launch: ContainerLaunch, tracker: ResourceTracker, specDir: string, logFile: string) {
     fs.mkdirSync(path.join(specDir, 'root'), { recursive: true });
     fs.mkdirSync(path.join(specDir, 'stage'), { recursive: true });
-    fs.writeFileSync(path.join(specDir, 'mounts'), mountPlan(launch).map((l) => l.join('\t') + '\n').join(''));
+    fs.writeFileSync(
+      path.join(specDir, 'mounts'),
+      mountPlan(launch)
+        .map((l) => l.join('\t') + '\n')
+        .join(''),
+    );
     fs.writeFileSync(path.join(specDir, 'argv'), launch.argv.map((a) => a + '\0').join(''));
     fs.writeFileSync(
       path.join(specDir, 'env'),
-      Object.entries(launch.env).map(([k, v]) => `${k}=${v}\0`).join(''),
+      Object.entries(launch.env)
+        .map(([k, v]) => `${k}=${v}\0`)
+        .join(''),
     );
     const groups = launch.groups.length ? launch.groups.join(',') : '-';
     fs.writeFileSync(
@@ -151,25 +190,30 @@ export class ContainerProcess {
     let exitedEarly = false;
     void proc.exited.then(() => (exitedEarly = true));
     const unsharePid = proc.child.pid as number;
-    await waitFor(`${launch.id} to start`, 15_000, () => {
-      if (exitedEarly) return true;
-      const [init] = childrenOf(unsharePid);
-      if (!init) return false;
-      try {
-        const cmdline = fs.readFileSync(`/proc/${init}/cmdline`, 'utf8');
-        if (cmdline.includes(CONTAINER_INIT)) return false;
-      } catch {
-        return false;
-      }
-      proc.initPid = init;
-      tracker.trackProcess(init, `container ${launch.id} PID 1`);
-      try {
-        tracker.trackNamespaces(init, ['mnt', 'pid'], `container ${launch.id}`);
-      } catch {
-        /* exited in between */
-      }
-      return true;
-    }, 20);
+    await waitFor(
+      `${launch.id} to start`,
+      15_000,
+      () => {
+        if (exitedEarly) return true;
+        const [init] = childrenOf(unsharePid);
+        if (!init) return false;
+        try {
+          const cmdline = fs.readFileSync(`/proc/${init}/cmdline`, 'utf8');
+          if (cmdline.includes(CONTAINER_INIT)) return false;
+        } catch {
+          return false;
+        }
+        proc.initPid = init;
+        tracker.trackProcess(init, `container ${launch.id} PID 1`);
+        try {
+          tracker.trackNamespaces(init, ['mnt', 'pid'], `container ${launch.id}`);
+        } catch {
+          /* exited in between */
+        }
+        return true;
+      },
+      20,
+    );
     return proc;
   }
 
@@ -193,9 +237,28 @@ export class ContainerProcess {
       this.tracker,
       'nsenter',
       [
-        `--target=${this.initPid}`, '--mount', '--uts', '--net', '--ipc', '--pid', '--root', '--wd', '--',
-        'setpriv', '--reuid', String(l.uid), '--regid', String(l.gid), ...groups,
-        '--bounding-set', boundingSet(l.capAdd, l.capDrop), '--', 'env', '-i', ...env, ...argv,
+        `--target=${this.initPid}`,
+        '--mount',
+        '--uts',
+        '--net',
+        '--ipc',
+        '--pid',
+        '--root',
+        '--wd',
+        '--',
+        'setpriv',
+        '--reuid',
+        String(l.uid),
+        '--regid',
+        String(l.gid),
+        ...groups,
+        '--bounding-set',
+        boundingSet(l.capAdd, l.capDrop),
+        '--',
+        'env',
+        '-i',
+        ...env,
+        ...argv,
       ],
       { timeoutMs, input, label: `exec ${l.id}: ${argv.join(' ')}`.slice(0, 120) },
     );

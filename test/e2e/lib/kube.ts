@@ -58,8 +58,10 @@ export function resolveEnv(
 ): Record<string, string> {
   const env: Record<string, string> = { ...image.env, HOSTNAME: hostname };
   const source = (kind: 'secret' | 'configMap', name: string, optional?: boolean) => {
-    const data = kind === 'secret' ? manifests.secret(pod.namespace, name) : manifests.configMap(pod.namespace, name);
-    if (!data && !optional) throw new Error(`${c.name}: ${kind} ${pod.namespace}/${name} not found in the manifests`);
+    const data =
+      kind === 'secret' ? manifests.secret(pod.namespace, name) : manifests.configMap(pod.namespace, name);
+    if (!data && !optional)
+      throw new Error(`${c.name}: ${kind} ${pod.namespace}/${name} not found in the manifests`);
     return data ?? {};
   };
   for (const from of c.envFrom ?? []) {
@@ -138,7 +140,10 @@ export function applyFsGroup(root: string, gid: number, readOnly: boolean): void
  * Writes a ConfigMap/Secret volume the way the kubelet's atomic writer does: a timestamped directory holding the
  * files, a `..data` symlink to it, and one symlink per key.
  */
-export function writeProjectedVolume(dir: string, files: { path: string; content: string; mode: number }[]): void {
+export function writeProjectedVolume(
+  dir: string,
+  files: { path: string; content: string; mode: number }[],
+): void {
   const stamp = `..${new Date().toISOString().replace(/[-:.]/g, '_')}`;
   fs.mkdirSync(path.join(dir, stamp), { recursive: true, mode: 0o755 });
   for (const f of files) {

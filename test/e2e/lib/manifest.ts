@@ -133,13 +133,16 @@ export class Manifests {
   /** The one StatefulSet of the profile. */
   statefulSet(): StatefulSet {
     const sets = this.objects.filter((o) => o.kind === 'StatefulSet') as StatefulSet[];
-    if (sets.length !== 1) throw new Error(`expected exactly one StatefulSet in ${this.dir}, found ${sets.length}`);
+    if (sets.length !== 1)
+      throw new Error(`expected exactly one StatefulSet in ${this.dir}, found ${sets.length}`);
     return sets[0];
   }
 
   /** Services of a namespace. */
   services(namespace: string): Service[] {
-    return this.objects.filter((o) => o.kind === 'Service' && o.metadata.namespace === namespace) as Service[];
+    return this.objects.filter(
+      (o) => o.kind === 'Service' && o.metadata.namespace === namespace,
+    ) as Service[];
   }
 
   /** A ConfigMap's data, or undefined. */
@@ -169,6 +172,8 @@ export class Manifests {
   }
 
   private find(kind: string, namespace: string, name: string): KObject | undefined {
-    return this.objects.find((o) => o.kind === kind && o.metadata.namespace === namespace && o.metadata.name === name);
+    return this.objects.find(
+      (o) => o.kind === kind && o.metadata.namespace === namespace && o.metadata.name === name,
+    );
   }
 }

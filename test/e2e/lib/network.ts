@@ -22,18 +22,35 @@ export async function startPause(
     tracker,
     label,
     'setpriv',
-    ['--pdeathsig', 'SIGKILL', '--', 'unshare', ...unshareFlags, '--', 'sh', '-c', script, 'pause', hostname ?? ''],
+    [
+      '--pdeathsig',
+      'SIGKILL',
+      '--',
+      'unshare',
+      ...unshareFlags,
+      '--',
+      'sh',
+      '-c',
+      script,
+      'pause',
+      hostname ?? '',
+    ],
     { stdio: 'ignore' },
   );
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start the pause process for ${label}`);
-  await waitFor(`${label} pause process`, 5_000, () => {
-    try {
-      return fs.readlinkSync(`/proc/${pid}/exe`).endsWith('/sleep');
-    } catch {
-      return false;
-    }
-  }, 10);
+  await waitFor(
+    `${label} pause process`,
+    5_000,
+    () => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/exe`).endsWith('/sleep');
+      } catch {
+        return false;
+      }
+    },
+    10,
+  );
   return pid;
 }
 
@@ -73,7 +90,19 @@ export class PodNetwork {
     const address = `${POD_SUBNET}.${this.nextHost++}`;
     const hostEnd = `e2eveth${this.nextLink++}`;
     this.tracker.trackInterface(hostEnd);
-    await this.ip(this.pid, 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(sandboxPid));
+    await this.ip(
+      this.pid,
+      'link',
+      'add',
+      hostEnd,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      String(sandboxPid),
+    );
     await this.ip(this.pid, 'link', 'set', hostEnd, 'master', 'br0', 'up');
     await this.ip(sandboxPid, 'link', 'set', 'lo', 'up');
     await this.ip(sandboxPid, 'addr', 'add', `${address}/24`, 'dev', 'eth0');

@@ -156,11 +156,19 @@ export class Pod {
   /** Creates the sandbox and volumes, runs the init containers, and starts the containers (does not wait for Ready). */
   async start(): Promise<void> {
     fs.mkdirSync(path.join(this.dir, 'logs'), { recursive: true });
-    this.sandboxPid = await startPause(this.ctx.tracker, `pod ${this.name} sandbox`, ['--net', '--uts', '--ipc'], this.hostname);
+    this.sandboxPid = await startPause(
+      this.ctx.tracker,
+      `pod ${this.name} sandbox`,
+      ['--net', '--uts', '--ipc'],
+      this.hostname,
+    );
     this.ctx.tracker.trackNamespaces(this.sandboxPid, ['net', 'uts', 'ipc'], `pod ${this.name}`);
     this.ip = await this.ctx.network.attach(this.sandboxPid);
     fs.writeFileSync(this.files.hostname, `${this.hostname}\n`);
-    fs.writeFileSync(this.files.resolv, '# e2e: no DNS server; names resolve through /etc/hosts only\noptions ndots:5\n');
+    fs.writeFileSync(
+      this.files.resolv,
+      '# e2e: no DNS server; names resolve through /etc/hosts only\noptions ndots:5\n',
+    );
     this.ctx.onPodChange();
     this.prepareVolumes();
     this.event(`sandbox up (pause pid ${this.sandboxPid}, IP ${this.ip})`);
@@ -246,7 +254,9 @@ export class Pod {
           state.failures++;
           state.successes = 0;
           if (state.failures === 1 || state.failures === failureThreshold) {
-            const why = result.timedOut ? 'timed out' : `exit ${result.code}: ${(result.stderr || result.stdout).trim().split('\n').pop()}`;
+            const why = result.timedOut
+              ? 'timed out'
+              : `exit ${result.code}: ${(result.stderr || result.stdout).trim().split('\n').pop()}`;
             this.event(`${kind} probe of ${c.spec.name} failed (${state.failures}x): ${why}`);
           }
         }
@@ -332,7 +342,8 @@ export class Pod {
           ? this.ctx.manifests.configMap(this.opts.namespace, v.configMap.name)
           : this.ctx.manifests.secret(this.opts.namespace, v.secret!.secretName);
         const src = (v.configMap ?? v.secret)!;
-        if (!data && !src.optional) throw new Error(`${this.name}: volume ${v.name} refers to a missing object`);
+        if (!data && !src.optional)
+          throw new Error(`${this.name}: volume ${v.name} refers to a missing object`);
         const mode = src.defaultMode ?? 0o644;
         const items = src.items ?? Object.keys(data ?? {}).map((key) => ({ key, path: key, mode }));
         fs.mkdirSync(dir, { recursive: true });
@@ -343,7 +354,9 @@ export class Pod {
         // ConfigMap and Secret volumes are always mounted read-only.
         this.volumePaths.set(v.name, { path: dir, readOnly: true });
       } else {
-        throw new Error(`${this.name}: volume ${v.name}: only emptyDir, configMap, secret and claims are emulated`);
+        throw new Error(
+          `${this.name}: volume ${v.name}: only emptyDir, configMap, secret and claims are emulated`,
+        );
       }
       if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, !v.emptyDir);
     }

@@ -89,12 +89,23 @@ export function spawnTracked(
 }
 
 /** Runs a command to completion with a timeout (the whole process group is killed on timeout). */
-export function run(tracker: ResourceTracker, command: string, args: string[], options: RunOptions): Promise<RunResult> {
+export function run(
+  tracker: ResourceTracker,
+  command: string,
+  args: string[],
+  options: RunOptions,
+): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawnTracked(tracker, options.label ?? `${command} ${args.join(' ')}`.slice(0, 120), command, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: options.env ?? process.env,
-    });
+    const child = spawnTracked(
+      tracker,
+      options.label ?? `${command} ${args.join(' ')}`.slice(0, 120),
+      command,
+      args,
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: options.env ?? process.env,
+      },
+    );
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -121,7 +132,9 @@ export function run(tracker: ResourceTracker, command: string, args: string[], o
 export async function runOk(tracker: ResourceTracker, command: string, args: string[], timeoutMs = 10_000) {
   const result = await run(tracker, command, args, { timeoutMs });
   if (result.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`);
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`,
+    );
   }
   return result.stdout;
 }

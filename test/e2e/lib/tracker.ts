@@ -78,7 +78,8 @@ export class ResourceTracker {
     while (victims.some((p) => this.alive(p)) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    if (victims.length) log(`cleanup: killed ${victims.length} process(es): ${victims.map((p) => p.pid).join(' ')}`);
+    if (victims.length)
+      log(`cleanup: killed ${victims.length} process(es): ${victims.map((p) => p.pid).join(' ')}`);
     // Namespaces die with their last process; wait (bounded) until no process holds one of ours.
     const nsDeadline = Date.now() + 10_000;
     while (this.heldNamespaces().length && Date.now() < nsDeadline) {

@@ -49,16 +49,22 @@ export function walkthrough(w: WalkthroughContext): Step[] {
       ? `source=${s.sourceHost} IO=${s.ioRunning} SQL=${s.sqlRunning} file=${s.sourceLogFile} ` +
         `read_pos=${s.readSourceLogPos} exec_pos=${s.execSourceLogPos}${s.lastError ? ` error=${s.lastError}` : ''}`
       : 'replication NOT configured (SHOW SLAVE STATUS is empty)';
-  const messages = (ordinal: number) => sql(host(ordinal), 'SELECT message FROM test.messages ORDER BY message');
+  const messages = (ordinal: number) =>
+    sql(host(ordinal), 'SELECT message FROM test.messages ORDER BY message');
   /** Waits until `row` is visible on the pod. */
   const waitRow = (ordinal: number, row: string, timeoutMs = 20_000) =>
-    waitFor(`'${row}' on ${name(ordinal)}`, timeoutMs, async () => {
-      try {
-        return (await messages(ordinal)).split('\n').includes(row);
-      } catch {
-        return false;
-      }
-    }, 300);
+    waitFor(
+      `'${row}' on ${name(ordinal)}`,
+      timeoutMs,
+      async () => {
+        try {
+          return (await messages(ordinal)).split('\n').includes(row);
+        } catch {
+          return false;
+        }
+      },
+      300,
+    );
   const pods = () =>
     [...sts.pods.values()]
       .map((p) => `${p.name} ${p.readyColumn} restarts=${p.restarts} ip=${p.ip}`)
@@ -75,6 +81,22 @@ export function walkthrough(w: WalkthroughContext): Step[] {
     const seen: string[] = [];
     for (let i = 0; i < tries; i++) seen.push(await serverIdVia('mysql-read'));
     return seen;
+  };
+
+  /** Replication status, restarts and the last distinct sidecar errors of a pod (evidence for a failure). */
+  const diagnose = async (ordinal: number) => {
+    const pod = sts.pod(ordinal);
+    const status = await replicaStatus(ordinal).catch((e: Error) => undefined ?? e);
+    const errors = [
+      ...new Set(
+        pod
+          .logs('xtrabackup')
+          .split('\n')
+          .filter((l) => /^ERROR/.test(l)),
+      ),
+    ];
+    const shown = status instanceof Error ? status.message : fmtStatus(status as ReplicaStatus);
+    return `${name(ordinal)}: ${shown}; restarts=${pod.restarts}; sidecar errors: ${errors.slice(-3).join(' | ') || '(none)'}`;
   };
 
   let orig1Before = '';
@@ -102,13 +124,17 @@ export function walkthrough(w: WalkthroughContext): Step[] {
     },
     {
       id: 'write-read',
-      title: "create test.messages on mysql-0.mysql, read it on mysql-1 and through mysql-read",
+      title: 'create test.messages on mysql-0.mysql, read it on mysql-1 and through mysql-read',
       run: async () => {
         await sql(
           host(0),
           "CREATE DATABASE test;\nCREATE TABLE test.messages (message VARCHAR(250));\nINSERT INTO test.messages VALUES ('hello, from mysql-client');\n",
         );
-        await waitRow(1, 'hello, from mysql-client');
+        try {
+          await waitRow(1, 'hello, from mysql-client');
+        } catch (err) {
+          throw new Error(`${(err as Error).message}; ${await diagnose(1)}`);
+        }
         const viaRead = await sql('mysql-read', 'SELECT * FROM test.messages');
         const s1 = await replicaStatus(1);
         if (s1.ioRunning !== 'Yes' || s1.sqlRunning !== 'Yes') throw new Error(fmtStatus(s1));
@@ -127,9 +153,11 @@ export function walkthrough(w: WalkthroughContext): Step[] {
         const during = `${p1.name} ${p1.readyColumn} restarts=${p1.restarts}`;
         const sidecarStill = await p1.container('xtrabackup').exec(['test', '-e', '/usr/bin/mysql'], 5_000);
         const otherPod = await sts.pod(0).container('mysql').exec(['test', '-e', '/usr/bin/mysql'], 5_000);
-        if (sidecarStill.code !== 0 || otherPod.code !== 0) throw new Error('the mv leaked out of the container');
+        if (sidecarStill.code !== 0 || otherPod.code !== 0)
+          throw new Error('the mv leaked out of the container');
         const reads = await readPath(6);
-        if (reads.some((id) => id !== '100')) throw new Error(`mysql-read routed to a not-ready pod: ${reads}`);
+        if (reads.some((id) => id !== '100'))
+          throw new Error(`mysql-read routed to a not-ready pod: ${reads}`);
         const back = await p1.container('mysql').exec(['mv', '/usr/bin/mysql.off', '/usr/bin/mysql'], 5_000);
         if (back.code !== 0) throw new Error(`mv back failed: ${back.stderr}`);
         await waitFor('mysql-1 to be 2/2 again', 30_000, () => p1.readyColumn === '2/2', 100);
@@ -139,7 +167,8 @@ export function walkthrough(w: WalkthroughContext): Step[] {
     },
     {
       id: 'delete-pod',
-      title: 'delete pod mysql-1 (claim kept), write meanwhile, recreate: catches up, no re-clone, no new CHANGE MASTER',
+      title:
+        'delete pod mysql-1 (claim kept), write meanwhile, recreate: catches up, no re-clone, no new CHANGE MASTER',
       run: async () => {
         const orig = claimFile(1, 'change_master_to.sql.orig');
         orig1Before = fileFingerprint(orig);
@@ -153,17 +182,26 @@ export function walkthrough(w: WalkthroughContext): Step[] {
         const p1 = sts.pod(1);
         await waitRow(1, 'written while mysql-1 was deleted');
         const clone = p1.logs('clone-mysql');
-        if (!/already holds a database; nothing to clone/.test(clone)) throw new Error(`clone-mysql log: ${clone}`);
+        if (!/already holds a database; nothing to clone/.test(clone))
+          throw new Error(`clone-mysql log: ${clone}`);
         const sidecar = p1.logs('xtrabackup');
         if (/CHANGE MASTER|starting replication|Initializing replication/i.test(sidecar)) {
           throw new Error(`the sidecar ran CHANGE MASTER again: ${sidecar}`);
         }
         const origAfter = fileFingerprint(orig);
-        if (origAfter !== orig1Before) throw new Error(`change_master_to.sql.orig changed: ${orig1Before} -> ${origAfter}`);
-        const s1 = await waitFor('mysql-1 to reach the primary position', 20_000, async () => {
-          const s = await replicaStatus(1);
-          return s.execSourceLogPos === Number(primaryPos[1]) && s.sourceLogFile === primaryPos[0] ? s : undefined;
-        }, 300);
+        if (origAfter !== orig1Before)
+          throw new Error(`change_master_to.sql.orig changed: ${orig1Before} -> ${origAfter}`);
+        const s1 = await waitFor(
+          'mysql-1 to reach the primary position',
+          20_000,
+          async () => {
+            const s = await replicaStatus(1);
+            return s.execSourceLogPos === Number(primaryPos[1]) && s.sourceLogFile === primaryPos[0]
+              ? s
+              : undefined;
+          },
+          300,
+        );
         if (s1.ioRunning !== 'Yes' || s1.sqlRunning !== 'Yes') throw new Error(fmtStatus(s1));
         return `while deleted mysql-read -> ${reads.join(',')}; recreated with IP ${oldIp} -> ${p1.ip}; clone-mysql: "nothing to clone"; sidecar log has no CHANGE MASTER; change_master_to.sql.orig unchanged (${origAfter}); before: exec_pos=${status1Before.execSourceLogPos}, after: ${fmtStatus(s1)} = primary ${primaryPos.join(' ')}`;
       },
@@ -175,13 +213,16 @@ export function walkthrough(w: WalkthroughContext): Step[] {
         await sts.scale(3, 120_000);
         const p2 = sts.pod(2);
         const clone = p2.logs('clone-mysql');
-        if (!/streaming a backup from mysql-1\.mysql:3307/.test(clone)) throw new Error(`clone-mysql log: ${clone}`);
+        if (!/streaming a backup from mysql-1\.mysql:3307/.test(clone))
+          throw new Error(`clone-mysql log: ${clone}`);
         const served = sts.pod(1).logs('xtrabackup');
         if (!/completed OK/.test(served)) throw new Error('mysql-1 sidecar log shows no finished backup');
         const ids = [await serverIdVia(host(0)), await serverIdVia(host(1)), await serverIdVia(host(2))];
         if (ids.join() !== '100,101,102') throw new Error(`server ids ${ids.join(',')}`);
         const orig = claimFile(2, 'change_master_to.sql.orig');
-        const applied = fs.existsSync(orig) ? fs.readFileSync(orig, 'utf8').trim() : '(no change_master_to.sql.orig)';
+        const applied = fs.existsSync(orig)
+          ? fs.readFileSync(orig, 'utf8').trim()
+          : '(no change_master_to.sql.orig)';
         return `${pods()}; clone-mysql: "${clone.match(/streaming a backup from \S+/)?.[0]}"; mysql-1 sidecar served a backup; server ids ${ids.join(', ')}; mysql-2 change_master_to.sql.orig: ${applied}`;
       },
     },
@@ -196,11 +237,19 @@ export function walkthrough(w: WalkthroughContext): Step[] {
           await waitRow(2, row, 15_000);
         } catch (err) {
           s2 = await replicaStatus(2).catch(() => undefined);
-          const sidecar = sts.pod(2).logs('xtrabackup').split('\n').filter((l) => /ERROR|CHANGE MASTER|\+ mysql/.test(l));
-          throw new Error(`${(err as Error).message}; mysql-2: ${s2 ? fmtStatus(s2) : '?'}; sidecar: ${sidecar.slice(0, 4).join(' | ')}`);
+          const p2 = sts.pod(2);
+          const errors = p2
+            .logs('xtrabackup')
+            .split('\n')
+            .filter((l) => /^ERROR (?!2002)/.test(l));
+          throw new Error(
+            `${(err as Error).message}; mysql-2: ${s2 ? fmtStatus(s2) : '?'}; mysql-2 restarts=${p2.restarts}; ` +
+              `sidecar errors: ${errors.slice(0, 3).join(' | ') || '(none)'}`,
+          );
         }
         s2 = await replicaStatus(2);
-        if (s2.sourceHost !== host(0) || s2.ioRunning !== 'Yes' || s2.sqlRunning !== 'Yes') throw new Error(fmtStatus(s2));
+        if (s2.sourceHost !== host(0) || s2.ioRunning !== 'Yes' || s2.sqlRunning !== 'Yes')
+          throw new Error(fmtStatus(s2));
         const all = await messages(2);
         return `mysql-2: ${fmtStatus(s2)}; rows on mysql-2: ${all.split('\n').join(' | ')}`;
       },
@@ -224,9 +273,14 @@ export function walkthrough(w: WalkthroughContext): Step[] {
       run: async () => {
         const out: string[] = [];
         for (const ordinal of [1, 2]) {
-          const r = await client.run([...adapter.client(host(ordinal))], "INSERT INTO test.messages VALUES ('must fail');");
+          const r = await client.run(
+            [...adapter.client(host(ordinal))],
+            "INSERT INTO test.messages VALUES ('must fail');",
+          );
           if (r.code === 0 || !adapter.readOnlyError.test(r.stderr)) {
-            throw new Error(`${name(ordinal)} accepted a write or failed otherwise: exit ${r.code} ${r.stderr.trim()}`);
+            throw new Error(
+              `${name(ordinal)} accepted a write or failed otherwise: exit ${r.code} ${r.stderr.trim()}`,
+            );
           }
           out.push(`${name(ordinal)}: ${r.stderr.trim().split('\n').pop()}`);
         }
@@ -236,14 +290,15 @@ export function walkthrough(w: WalkthroughContext): Step[] {
     },
     {
       id: 'scale-2',
-      title: "scale to 2: mysql-2 goes, its claim and data remain",
+      title: 'scale to 2: mysql-2 goes, its claim and data remain',
       run: async () => {
         await sts.scale(2, 60_000);
         await sleep(100);
         if (sts.pods.has(2)) throw new Error('mysql-2 still exists');
         const claims = sts.claims();
         const data = claimFile(2, 'test/messages.ibd');
-        if (!claims.includes('data-mysql-2') || !fs.existsSync(data)) throw new Error(`claims ${claims}; ${data} missing`);
+        if (!claims.includes('data-mysql-2') || !fs.existsSync(data))
+          throw new Error(`claims ${claims}; ${data} missing`);
         return `pods: ${pods()}; claims: ${claims.join(', ')}; ${path.relative(sts.claimsDir, data)} is ${fs.statSync(data).size} bytes`;
       },
     },

@@ -86,7 +86,7 @@ export function walkthrough(w: WalkthroughContext): Step[] {
   /** Replication status, restarts and the last distinct sidecar errors of a pod (evidence for a failure). */
   const diagnose = async (ordinal: number) => {
     const pod = sts.pod(ordinal);
-    const status = await replicaStatus(ordinal).catch((e: Error) => undefined ?? e);
+    const status: ReplicaStatus | Error = await replicaStatus(ordinal).catch((e: Error) => e);
     const errors = [
       ...new Set(
         pod
@@ -95,7 +95,7 @@ export function walkthrough(w: WalkthroughContext): Step[] {
           .filter((l) => /^ERROR/.test(l)),
       ),
     ];
-    const shown = status instanceof Error ? status.message : fmtStatus(status as ReplicaStatus);
+    const shown = status instanceof Error ? status.message : fmtStatus(status);
     return `${name(ordinal)}: ${shown}; restarts=${pod.restarts}; sidecar errors: ${errors.slice(-3).join(' | ') || '(none)'}`;
   };
 

@@ -166,7 +166,15 @@ async function runMode(opts: Options, mode: 'positive' | 'negative'): Promise<bo
     await tracker.cleanup(log);
     phases.push(['cleanup', Date.now() - t]);
   };
-  abortCurrent = cleanup;
+  abortCurrent = async () => {
+    await cleanup();
+    const { leftovers, summary } = tracker.verify();
+    log(
+      leftovers.length
+        ? `FAIL cleanup: left behind: ${leftovers.join('; ')}`
+        : `PASS cleanup: nothing left (${summary})`,
+    );
+  };
   let ok = true;
   let stepCount = -1;
   try {

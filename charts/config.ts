@@ -241,6 +241,42 @@ export interface SecurityConfig {
   readonly readOnlyRootFilesystem?: boolean;
 }
 
+/**
+ * What Argo CD may do to the objects whose loss loses data or availability (the StatefulSet, the
+ * StorageClass, the Namespace, the VolumeSnapshotClass): `forbid` (Prune=false, Delete=false: never
+ * pruned, left behind when the Application is deleted), `confirm` (Prune=confirm, Delete=confirm: only
+ * after a person approves) or `allow` (no annotation).
+ */
+export type ArgoCdProtection = 'forbid' | 'confirm' | 'allow';
+export const ARGOCD_PROTECTIONS: readonly ArgoCdProtection[] = ['forbid', 'confirm', 'allow'];
+
+/** An Argo CD Application for the profile, written to `dist/argocd/<profile>.k8s.yaml`. */
+export interface ArgoCdApplicationConfig {
+  /** The GitOps repository holding this project's `dist/`. */
+  readonly repoURL: string;
+  /** @default 'main' */
+  readonly targetRevision?: string;
+  /** @default 'dist/<profile>' */
+  readonly path?: string;
+  /** Namespace Argo CD runs in. @default 'argocd' */
+  readonly namespace?: string;
+  /** @default 'default' */
+  readonly project?: string;
+  /** @default 'https://kubernetes.default.svc' (the cluster Argo CD runs in) */
+  readonly destinationServer?: string;
+  /** Sync automatically, pruning and self-healing (protected objects are still never pruned). @default true */
+  readonly automated?: boolean;
+  /** Compare with Server-Side Diff (Argo CD 2.10 and later). @default false */
+  readonly serverSideDiff?: boolean;
+}
+
+export interface GitOpsConfig {
+  /** @default 'forbid' */
+  readonly protection?: ArgoCdProtection;
+  /** @default - no Application is generated */
+  readonly argocd?: ArgoCdApplicationConfig;
+}
+
 export interface MysqlStackConfig {
   /** Profile name; the output folder is `dist/<profile>/`. A DNS-1123 label. */
   readonly profile: string;
@@ -304,6 +340,8 @@ export interface MysqlStackConfig {
    * @default {}
    */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Argo CD sync waves are always written; this sets pruning protection and the Application. @default - protection 'forbid', no Application */
+  readonly gitops?: GitOpsConfig;
 }
 
 /** A config whose optional fields are all filled in, as the charts consume it. */
@@ -320,4 +358,8 @@ export interface ResolvedConfig extends MysqlStackConfig {
   readonly availability: AvailabilityConfig;
   readonly rollOnConfigChange: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  readonly gitops: {
+    readonly protection: ArgoCdProtection;
+    readonly argocd?: Required<ArgoCdApplicationConfig>;
+  };
 }

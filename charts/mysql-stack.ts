@@ -1,4 +1,5 @@
 import { App } from 'cdk8s';
+import { annotateForArgoCd } from './argocd';
 import { MysqlStackConfig, ResolvedConfig } from './config';
 import { NamespaceChart } from './namespace-chart';
 import { PolicyChart } from './policy-chart';
@@ -19,9 +20,10 @@ export interface MysqlStack {
 }
 
 /**
- * Adds one profile's charts to an app. The config is validated first, so nothing is built from a bad
- * value. Chart dependencies make cdk8s number the files (`0000-…`) so that `kubectl apply -f` on the
- * folder creates the StorageClass and Namespace before anything that needs them.
+ * Adds one profile's charts to an app (which must hold nothing else). The config is validated first,
+ * so nothing is built from a bad value. Chart dependencies make cdk8s number the files (`0000-…`) so
+ * that `kubectl apply -f` on the folder creates the StorageClass and Namespace before anything that
+ * needs them; Argo CD sync waves give Argo CD the same order.
  */
 export function addMysqlStack(app: App, config: MysqlStackConfig): MysqlStack {
   const resolved = validateConfig(config);
@@ -38,5 +40,6 @@ export function addMysqlStack(app: App, config: MysqlStackConfig): MysqlStack {
   services.addDependency(namespace);
   policy?.addDependency(services);
   statefulSet.addDependency(storageClass, namespace, services, ...(policy ? [policy] : []));
+  annotateForArgoCd(app, resolved);
   return { config: resolved, storageClass, namespace, services, policy, statefulSet };
 }

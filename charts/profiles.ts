@@ -42,6 +42,11 @@ export const workshop: MysqlStackConfig = {
     // mysql:5.7 and XtraBackup 2.4 are published for amd64 only: keep the pods off Graviton nodes.
     architectures: ['amd64'],
   },
+  gitops: {
+    // A workshop is torn down on purpose: Argo CD asks before pruning or deleting the database.
+    protection: 'confirm',
+    argocd: { repoURL: 'https://github.com/example-org/mysql-gitops.git' },
+  },
 };
 
 /**
@@ -125,6 +130,11 @@ export const production: MysqlStackConfig = {
   },
   terminationGracePeriodSeconds: 120,
   rollOnConfigChange: true,
+  gitops: {
+    // Argo CD never prunes or deletes the StatefulSet, StorageClass, VolumeSnapshotClass or Namespace.
+    protection: 'forbid',
+    argocd: { repoURL: 'https://github.com/example-org/mysql-gitops.git', serverSideDiff: true },
+  },
   labels: {
     'app.kubernetes.io/name': 'mysql',
     'app.kubernetes.io/instance': 'mysql',

@@ -1,4 +1,5 @@
 import {
+  ARGOCD_PROTECTIONS,
   CPU_ARCHITECTURES,
   EBS_VOLUME_TYPES,
   EbsVolumeType,
@@ -194,6 +195,12 @@ function checkProbe(p: Problems, field: string, probe: ProbeTimingConfig): void 
 export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
   const p = new Problems();
   p.dnsLabel('profile', config.profile);
+  p.check(
+    config.profile !== 'argocd',
+    'profile',
+    config.profile,
+    'is reserved for the Argo CD Applications folder dist/argocd/; choose another name',
+  );
   p.dnsLabel('name', config.name);
   // `<name>-read` and pod names `<name>-<ordinal>` must stay valid labels too.
   if (typeof config.name === 'string' && DNS1123_LABEL.test(config.name)) {
@@ -431,6 +438,43 @@ export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
   p.labels('labels', labels);
   p.check(!('app' in labels), 'labels key', 'app', 'is reserved: "app" is the selector label, set from name');
 
+  // GitOps
+  const gitops = config.gitops ?? {};
+  const protection = gitops.protection ?? 'forbid';
+  p.member('gitops.protection', protection, ARGOCD_PROTECTIONS);
+  const argo = gitops.argocd;
+  if (argo !== undefined) {
+    p.check(
+      typeof argo.repoURL === 'string' && /^(https:\/\/|ssh:\/\/|git@)[^\s]+$/.test(argo.repoURL),
+      'gitops.argocd.repoURL',
+      argo.repoURL,
+      'expected a Git URL such as "https://github.com/org/gitops.git" or "git@github.com:org/gitops.git"',
+    );
+    if (argo.targetRevision !== undefined)
+      p.check(
+        /^[^\s]+$/.test(argo.targetRevision),
+        'gitops.argocd.targetRevision',
+        argo.targetRevision,
+        'expected a branch, tag or commit',
+      );
+    if (argo.path !== undefined)
+      p.check(
+        /^[\w.-]+(\/[\w.-]+)*$/.test(argo.path) && !argo.path.split('/').includes('..'),
+        'gitops.argocd.path',
+        argo.path,
+        'expected a relative path inside the repository, such as "dist/production"',
+      );
+    if (argo.namespace !== undefined) p.dnsLabel('gitops.argocd.namespace', argo.namespace);
+    if (argo.project !== undefined) p.dnsSubdomain('gitops.argocd.project', argo.project);
+    if (argo.destinationServer !== undefined)
+      p.check(
+        /^https:\/\/[^\s]+$/.test(argo.destinationServer),
+        'gitops.argocd.destinationServer',
+        argo.destinationServer,
+        'expected an https:// API server URL',
+      );
+  }
+
   if (p.list.length > 0) throw new ConfigError(String(config.profile), p.list);
 
   return {
@@ -455,5 +499,21 @@ export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
     availability,
     rollOnConfigChange: config.rollOnConfigChange ?? false,
     labels,
+    gitops: {
+      protection,
+      argocd:
+        argo === undefined
+          ? undefined
+          : {
+              targetRevision: 'main',
+              path: `dist/${config.profile}`,
+              namespace: 'argocd',
+              project: 'default',
+              destinationServer: 'https://kubernetes.default.svc',
+              automated: true,
+              serverSideDiff: false,
+              ...argo,
+            },
+    },
   };
 }

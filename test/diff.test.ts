@@ -55,7 +55,7 @@ describe('npm run diff on real before/after pairs', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(
-      /^No changes: .* matches a fresh synth \(all profiles\) \(6 objects in 1 profile/,
+      /^No changes: .* matches a fresh synth \(all profiles\) \(7 objects in 2 profile/,
     );
   });
 

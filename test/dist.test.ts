@@ -19,11 +19,12 @@ describe('committed dist/', () => {
     expect(treeHashes(DIST)).toEqual(treeHashes(fresh));
   });
 
-  test('holds one folder per profile with only manifests in it', () => {
+  test('holds one folder per profile with only numbered manifests and a Kustomization in it', () => {
     for (const profile of Object.keys(PROFILES)) {
-      const files = fs.readdirSync(path.join(DIST, profile));
-      expect(files.length).toBeGreaterThan(0);
-      for (const f of files) expect(f).toMatch(/^\d{4}-[a-z0-9-]+\.k8s\.yaml$/);
+      const files = fs.readdirSync(path.join(DIST, profile)).sort();
+      expect(files[files.length - 1]).toBe('Kustomization');
+      expect(files.length).toBeGreaterThan(1);
+      for (const f of files.slice(0, -1)) expect(f).toMatch(/^\d{4}-[a-z0-9-]+\.k8s\.yaml$/);
     }
   });
 

@@ -1,20 +1,6 @@
-import * as fs from 'fs';
-import * as yaml from 'js-yaml';
-import * as path from 'path';
 import { PROFILES } from '../charts/profiles';
+import { distObjects, Obj } from './support/dist';
 import { Level, podSecurityViolations, podSpecOf } from './support/pod-security';
-
-const DIST = path.join(__dirname, '..', 'dist');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = Record<string, any>;
-
-function distObjects(profile: string): Obj[] {
-  const dir = path.join(DIST, profile);
-  return fs
-    .readdirSync(dir)
-    .sort()
-    .flatMap((f) => yaml.loadAll(fs.readFileSync(path.join(dir, f), 'utf8')) as Obj[]);
-}
 
 describe.each(Object.keys(PROFILES))(
   'every pod of dist/%s meets the level its namespace enforces',

@@ -1,23 +1,12 @@
-import * as fs from 'fs';
-import * as yaml from 'js-yaml';
-import * as path from 'path';
 import { PROFILES } from '../charts/profiles';
+import { distFolders, distObjects } from './support/dist';
 import { schemaProblems } from './support/k8s-schema';
 
-const DIST = path.join(__dirname, '..', 'dist');
+test('every profile and the Argo CD Applications have a folder', () => {
+  expect(distFolders()).toEqual([...Object.keys(PROFILES), 'argocd'].sort());
+});
 
-/** Every object in dist/<profile>/, as `kubectl apply -f dist/<profile>/` would read them. */
-function distObjects(profile: string): Array<Record<string, unknown>> {
-  const dir = path.join(DIST, profile);
-  return fs
-    .readdirSync(dir)
-    .sort()
-    .flatMap(
-      (f) => yaml.loadAll(fs.readFileSync(path.join(dir, f), 'utf8')) as Array<Record<string, unknown>>,
-    );
-}
-
-describe.each(Object.keys(PROFILES))('dist/%s passes the Kubernetes schemas', (profile) => {
+describe.each(distFolders())('dist/%s passes the Kubernetes and CRD schemas', (profile) => {
   const objects = distObjects(profile);
   test.each(objects.map((o) => [`${o.kind}/${(o.metadata as { name: string }).name}`, o]))('%s', (_, obj) => {
     expect(schemaProblems(obj as Record<string, unknown>)).toEqual([]);

@@ -29,16 +29,17 @@ function run(command: string, args: string[], env: Record<string, string>) {
 }
 
 describe('synthesize()', () => {
-  test('publishes each profile to <dist>/<profile>/ and nothing else', () => {
+  test('publishes each profile to <dist>/<profile>/, the Argo CD Applications to <dist>/argocd/, nothing else', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-new-'));
     try {
       const result = synthesize({ profiles: { workshop }, distDir: dir });
-      expect(fs.readdirSync(dir)).toEqual(['workshop']);
+      expect(fs.readdirSync(dir).sort()).toEqual(['argocd', 'workshop']);
       expect(result.published[0].files).toEqual([
         '0000-storage-class.k8s.yaml',
         '0001-namespace.k8s.yaml',
         '0002-services.k8s.yaml',
         '0003-statefulset.k8s.yaml',
+        'Kustomization',
       ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -77,7 +78,9 @@ describe('synthesize()', () => {
     process.env.CDK8S_RECORD_CONSTRUCT_METADATA = 'true';
     try {
       synthesize({ profiles: { workshop }, distDir: dir });
-      expect(fs.readdirSync(path.join(dir, 'workshop')).filter((f) => !f.endsWith('.k8s.yaml'))).toEqual([]);
+      expect(fs.readdirSync(path.join(dir, 'workshop')).filter((f) => !f.endsWith('.k8s.yaml'))).toEqual([
+        'Kustomization',
+      ]);
     } finally {
       if (saved === undefined) delete process.env.CDK8S_RECORD_CONSTRUCT_METADATA;
       else process.env.CDK8S_RECORD_CONSTRUCT_METADATA = saved;

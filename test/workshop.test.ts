@@ -40,7 +40,13 @@ describe('workshop StorageClass (seed: mysql-storageclass.yaml)', () => {
     expect(sc).toEqual({
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',
-      metadata: { name: 'mysql-gp2' },
+      metadata: {
+        name: 'mysql-gp2',
+        annotations: {
+          'argocd.argoproj.io/sync-wave': '-2',
+          'argocd.argoproj.io/sync-options': 'Prune=confirm,Delete=confirm',
+        },
+      },
       provisioner: 'ebs.csi.aws.com',
       parameters: { type: 'gp2', encrypted: 'true' },
       volumeBindingMode: 'WaitForFirstConsumer',
@@ -53,7 +59,12 @@ describe('workshop StorageClass (seed: mysql-storageclass.yaml)', () => {
 describe('workshop ConfigMap (seed: mysql-configmap.yaml)', () => {
   const cm = only(objects, 'ConfigMap');
   test('mysql-config, label app=mysql, master.cnf with log-bin and slave.cnf with super-read-only', () => {
-    expect(cm.metadata).toEqual({ name: 'mysql-config', namespace: 'mysql', labels: { app: 'mysql' } });
+    expect(cm.metadata).toEqual({
+      name: 'mysql-config',
+      namespace: 'mysql',
+      labels: { app: 'mysql' },
+      annotations: { 'argocd.argoproj.io/sync-wave': '-1' },
+    });
     expect(cm.data['master.cnf']).toBe('# Apply this config only on the leader.\n[mysqld]\nlog-bin\n');
     expect(cm.data['slave.cnf']).toBe('# Apply this config only on followers.\n[mysqld]\nsuper-read-only\n');
   });

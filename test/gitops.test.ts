@@ -1,0 +1,162 @@
+import { ApiObject, Testing } from 'cdk8s';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { annotateForArgoCd, PROTECTED_KINDS } from '../charts/argocd';
+import { StatefulSetChart } from '../charts/statefulset-chart';
+import { production, PROFILES, workshop } from '../charts/profiles';
+import { synthesize } from '../charts/synth';
+import { ConfigError, validateConfig } from '../charts/validate-config';
+import { distObjects, DIST, Obj } from './support/dist';
+import { synthStack, withChanges } from './support/synth';
+import { treeHashes } from './support/tree';
+
+const WAVE = 'argocd.argoproj.io/sync-wave';
+const OPTIONS = 'argocd.argoproj.io/sync-options';
+const wave = (o: Obj) => Number(o.metadata.annotations?.[WAVE]);
+
+describe.each(Object.keys(PROFILES))('dist/%s: Argo CD sync order and pruning protection', (profile) => {
+  const objects = distObjects(profile);
+  const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
+
+  test('every object carries a sync wave', () => {
+    for (const o of objects) expect(o.metadata.annotations?.[WAVE]).toMatch(/^-?\d+$/);
+  });
+
+  test('Namespace and StorageClass first, then ConfigMap and Services, then policies, then the StatefulSet', () => {
+    const first = Math.max(...[...byKind('Namespace'), ...byKind('StorageClass')].map(wave));
+    const second = [...byKind('ConfigMap'), ...byKind('Service')].map(wave);
+    const policies = [...byKind('PodDisruptionBudget'), ...byKind('NetworkPolicy')].map(wave);
+    const sts = wave(byKind('StatefulSet')[0]);
+    expect(Math.max(...second)).toBeLessThan(sts);
+    expect(first).toBeLessThan(Math.min(...second));
+    for (const w of policies) expect(w).toBeGreaterThan(Math.max(...second));
+    for (const w of policies) expect(w).toBeLessThan(sts);
+  });
+
+  test('the objects whose deletion loses data are protected from pruning and deletion; nothing else is', () => {
+    const expected = { workshop: 'Prune=confirm,Delete=confirm', production: 'Prune=false,Delete=false' }[
+      profile
+    ];
+    for (const o of objects) {
+      if (PROTECTED_KINDS.includes(o.kind)) expect(o.metadata.annotations[OPTIONS]).toBe(expected);
+      else expect(o.metadata.annotations[OPTIONS]).toBeUndefined();
+    }
+    expect(byKind('StatefulSet')).toHaveLength(1);
+  });
+
+  test('a Kustomization lists exactly the manifests, under a name `kubectl apply -f` skips', () => {
+    const dir = path.join(DIST, profile);
+    const files = fs.readdirSync(dir);
+    expect(files).not.toContain('kustomization.yaml');
+    const listed = fs
+      .readFileSync(path.join(dir, 'Kustomization'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('  - '))
+      .map((l) => l.slice(4));
+    expect(listed).toEqual(files.filter((f) => f.endsWith('.k8s.yaml')).sort());
+  });
+});
+
+describe('protection is configurable per profile', () => {
+  test('"allow" writes no sync options', () => {
+    const { objects } = synthStack(withChanges(production, { 'gitops.protection': 'allow' }));
+    for (const o of objects) expect(o.metadata.annotations[OPTIONS]).toBeUndefined();
+  });
+  test('fails if the protection is unknown', () => {
+    expect(() => validateConfig(withChanges(production, { 'gitops.protection': 'never' }))).toThrow(
+      'gitops.protection is "never"; expected one of "forbid", "confirm", "allow"',
+    );
+  });
+  test('fails if an object of a kind without a wave is added (it could sync in the wrong order)', () => {
+    const app = Testing.app();
+    const config = validateConfig(workshop);
+    const chart = new StatefulSetChart(app, 'sts', { config });
+    new ApiObject(chart, 'odd', {
+      apiVersion: 'v1',
+      kind: 'LimitRange',
+      metadata: { name: 'x' },
+    });
+    expect(() => annotateForArgoCd(app, config)).toThrow(
+      'No Argo CD sync wave for kind LimitRange; add it to SYNC_WAVES in charts/argocd.ts',
+    );
+  });
+});
+
+describe('Argo CD Applications in dist/argocd/', () => {
+  const apps = distObjects('argocd');
+
+  test('one Application per profile, outside the folders they sync', () => {
+    expect(apps.map((a) => `${a.kind}/${a.metadata.name}`).sort()).toEqual(
+      Object.keys(PROFILES)
+        .map((p) => `Application/mysql-${p}`)
+        .sort(),
+    );
+  });
+
+  test.each(Object.keys(PROFILES))(
+    '%s: syncs dist/<profile> into the profile namespace, with retries',
+    (profile) => {
+      const app = apps.find((a) => a.metadata.name === `mysql-${profile}`)!;
+      expect(app.metadata.namespace).toBe('argocd');
+      expect(app.spec.source).toEqual({
+        repoURL: 'https://github.com/example-org/mysql-gitops.git',
+        targetRevision: 'main',
+        path: `dist/${profile}`,
+      });
+      expect(app.spec.destination).toEqual({ server: 'https://kubernetes.default.svc', namespace: 'mysql' });
+      expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
+      expect(app.spec.syncPolicy.retry).toEqual({
+        limit: 5,
+        backoff: { duration: '10s', factor: 2, maxDuration: '3m' },
+      });
+    },
+  );
+
+  test('production compares with Server-Side Diff', () => {
+    const app = apps.find((a) => a.metadata.name === 'mysql-production')!;
+    expect(app.metadata.annotations).toEqual({ 'argocd.argoproj.io/compare-options': 'ServerSideDiff=true' });
+  });
+
+  test('manual sync when automated is off', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argo-'));
+    try {
+      const config = withChanges(workshop, { 'gitops.argocd.automated': false });
+      synthesize({ profiles: { workshop: config }, distDir: dir });
+      const text = fs.readFileSync(path.join(dir, 'argocd', 'workshop.k8s.yaml'), 'utf8');
+      expect(text).not.toMatch(/automated/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('synthesizing a subset of profiles leaves dist/argocd/ alone (it lists every profile)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argo-subset-'));
+    try {
+      synthesize({ profiles: PROFILES, distDir: dir });
+      const before = treeHashes(path.join(dir, 'argocd'));
+      const result = synthesize({ profiles: PROFILES, only: ['workshop'], distDir: dir });
+      expect(result.published.map((p) => path.basename(p.dir))).toEqual(['workshop']);
+      expect(treeHashes(path.join(dir, 'argocd'))).toEqual(before);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('fails if the repository URL is not a Git URL', () => {
+    expect(() =>
+      validateConfig(withChanges(production, { 'gitops.argocd.repoURL': 'github.com/org/repo' })),
+    ).toThrow('gitops.argocd.repoURL is "github.com/org/repo"; expected a Git URL');
+  });
+  test('fails if the path leaves the repository', () => {
+    expect(() => validateConfig(withChanges(production, { 'gitops.argocd.path': '../other' }))).toThrow(
+      'gitops.argocd.path is "../other"; expected a relative path inside the repository',
+    );
+  });
+  test('fails if a profile is named like the Applications folder', () => {
+    expect(() => validateConfig(withChanges(workshop, { profile: 'argocd' }))).toThrow(ConfigError);
+    expect(() => validateConfig(withChanges(workshop, { profile: 'argocd' }))).toThrow(
+      'profile is "argocd"; is reserved for the Argo CD Applications folder dist/argocd/; choose another name',
+    );
+  });
+});

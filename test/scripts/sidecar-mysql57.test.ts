@@ -12,7 +12,8 @@ describe('xtrabackup-sidecar.sh (MySQL 5.7)', () => {
   beforeEach(() => {
     box = new ScriptSandbox();
     data = box.dir('data');
-    box.fake('mysql');
+    // Like the real server: only root has an account, and this container does not run as root.
+    box.fake('mysql', '[[ " $* " == *" -u root "* ]] || { echo "Access denied for user" >&2; exit 1; }');
     box.fake('socat');
     env = { POD_NAME: 'mysql-1', SERVICE_NAME: 'mysql', DATA_DIR: data, BACKUP_PORT: '3307' };
   });
@@ -100,11 +101,21 @@ describe('xtrabackup-sidecar.sh (MySQL 5.7)', () => {
     expect(r.status).toBe(0);
     const mysqlCalls = r.calls.filter((c) => c.name === 'mysql');
     expect(mysqlCalls.map((c) => c.args)).toEqual([
-      ['-h', '127.0.0.1', '-e', 'SELECT 1'],
-      ['-h', '127.0.0.1', '-e', 'SELECT 1'],
-      ['-h', '127.0.0.1', '-e', 'SELECT 1'],
-      ['-h', '127.0.0.1'],
+      ['-h', '127.0.0.1', '-u', 'root', '-e', 'SELECT 1'],
+      ['-h', '127.0.0.1', '-u', 'root', '-e', 'SELECT 1'],
+      ['-h', '127.0.0.1', '-u', 'root', '-e', 'SELECT 1'],
+      ['-h', '127.0.0.1', '-u', 'root'],
     ]);
+  });
+
+  test('gives up (and so restarts the container) if mysqld never accepts connections', () => {
+    write('xtrabackup_binlog_info', 'mysql-0-bin.000001\t600\n');
+    box.fake('mysql', 'exit 1');
+    const r = box.run(SCRIPT, { ...env, WAIT_TRIES: '2' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('mysqld did not accept connections in 2 tries');
+    expect(ls(data)).toEqual(['change_master_to.sql.in']);
+    expect(serve(r.calls)).toEqual([]);
   });
 
   test('a failed CHANGE MASTER stops the script, keeps the coordinates for the next start, serves nothing', () => {
@@ -112,13 +123,13 @@ describe('xtrabackup-sidecar.sh (MySQL 5.7)', () => {
       'xtrabackup_slave_info',
       "CHANGE MASTER TO MASTER_LOG_FILE='mysql-0-bin.000003', MASTER_LOG_POS=1078;\n",
     );
-    box.fake('mysql', '[[ $# -eq 4 ]]'); // the poll works, the statement fails
+    box.fake('mysql', '[[ $# -eq 6 ]]'); // the poll works, the statement fails
     const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-2' });
     expect(r.status).not.toBe(0);
     expect(ls(data)).toEqual(['change_master_to.sql.in']);
     expect(serve(r.calls)).toEqual([]);
     // next start of the container: retried, and this time it works
-    box.fake('mysql');
+    box.fake('mysql', '[[ " $* " == *" -u root "* ]]');
     const again = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-2' });
     expect(again.status).toBe(0);
     expect(sql(again.calls)[0]).toMatch(

@@ -17,6 +17,7 @@
 #   SERVICE_NAME      required, the headless Service name
 #   DATA_DIR          the MySQL data directory (default /var/lib/mysql)
 #   BACKUP_PORT       port to serve backups on (default 3307)
+#   WAIT_TRIES        seconds to wait for mysqld before giving up and restarting (default 300)
 # The replica connects to the primary, and the backups connect to the local mysqld, as root with an
 # empty password, as in the seed (the workshop profile sets MYSQL_ALLOW_EMPTY_PASSWORD).
 # Tools: mysql (client), socat, xtrabackup.
@@ -26,6 +27,7 @@ set -euo pipefail
 : "${SERVICE_NAME:?SERVICE_NAME must be the headless Service name}"
 DATA_DIR=${DATA_DIR:-/var/lib/mysql}
 BACKUP_PORT=${BACKUP_PORT:-3307}
+WAIT_TRIES=${WAIT_TRIES:-300}
 primary_host="${POD_NAME%-*}-0.$SERVICE_NAME"
 
 cd "$DATA_DIR"
@@ -47,10 +49,19 @@ elif [[ -f xtrabackup_binlog_info ]]; then
 fi
 
 if [[ -f change_master_to.sql.in ]]; then
+  # Always -u root: this container runs as uid 999, and without -u the client would log in as that
+  # uid's login name, which has no MySQL account.
   echo "sidecar: waiting for mysqld to accept connections"
-  until mysql -h 127.0.0.1 -e "SELECT 1" >/dev/null; do sleep 1; done
+  for ((tries = 1; ; tries++)); do
+    mysql -h 127.0.0.1 -u root -e "SELECT 1" >/dev/null && break
+    if ((tries >= WAIT_TRIES)); then
+      echo "sidecar: mysqld did not accept connections in $WAIT_TRIES tries; restarting to try again" >&2
+      exit 1
+    fi
+    sleep 1
+  done
   echo "sidecar: starting replication from $primary_host at $(<change_master_to.sql.in)"
-  mysql -h 127.0.0.1 <<SQL
+  mysql -h 127.0.0.1 -u root <<SQL
 $(<change_master_to.sql.in),
   MASTER_HOST='$primary_host',
   MASTER_USER='root',

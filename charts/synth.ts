@@ -61,37 +61,36 @@ export function synthesize(options: SynthOptions): SynthResult {
   try {
     const configs: ResolvedConfig[] = [];
     for (const name of names) {
-      const outdir = path.join(staging, name);
-      fs.rmSync(outdir, { recursive: true, force: true });
-      const app = new App({
-        outdir,
-        yamlOutputType: YamlOutputType.FILE_PER_CHART,
-        recordConstructMetadata: false,
-      });
-      configs.push(addMysqlStack(app, options.profiles[name]).config);
-      app.synth();
-      writeKustomization(outdir);
+      configs.push(synthFolder(staging, name, (app) => addMysqlStack(app, options.profiles[name]).config));
     }
     const folders = [...names];
     // The Applications folder lists every profile, so it is rebuilt only when all of them are.
     const withArgoCd = configs.filter((c) => c.gitops.argocd !== undefined);
     if (names.length === Object.keys(options.profiles).length && withArgoCd.length > 0) {
-      const outdir = path.join(staging, ARGOCD_DIR);
-      fs.rmSync(outdir, { recursive: true, force: true });
-      const app = new App({
-        outdir,
-        yamlOutputType: YamlOutputType.FILE_PER_CHART,
-        recordConstructMetadata: false,
+      synthFolder(staging, ARGOCD_DIR, (app) => {
+        for (const c of withArgoCd) new ArgoCdApplicationChart(app, c.profile, { config: c });
       });
-      for (const c of withArgoCd) new ArgoCdApplicationChart(app, c.profile, { config: c });
-      app.synth();
-      writeKustomization(outdir);
       folders.push(ARGOCD_DIR);
     }
     return { published: folders.map((f) => publish(path.join(staging, f), path.join(options.distDir, f))) };
   } finally {
     if (ownStaging) fs.rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/** Synthesizes the charts `build` adds to a fresh app into `<staging>/<folder>/`, with a kustomization. */
+function synthFolder<T>(staging: string, folder: string, build: (app: App) => T): T {
+  const outdir = path.join(staging, folder);
+  fs.rmSync(outdir, { recursive: true, force: true });
+  const app = new App({
+    outdir,
+    yamlOutputType: YamlOutputType.FILE_PER_CHART,
+    recordConstructMetadata: false,
+  });
+  const result = build(app);
+  app.synth();
+  writeKustomization(outdir);
+  return result;
 }
 
 function selectProfiles(

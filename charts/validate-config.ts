@@ -115,6 +115,9 @@ class Problems {
       `expected a whole number from ${min} to ${max}`,
     );
   }
+  optionalBoolean(field: string, value: unknown): void {
+    if (value !== undefined) this.check(typeof value === 'boolean', field, value, 'expected true or false');
+  }
   member<T>(field: string, value: unknown, allowed: readonly T[]): void {
     this.check(allowed.includes(value as T), field, value, `expected one of ${oneOf(allowed)}`);
   }
@@ -273,13 +276,7 @@ export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
   }
   if (s.fsType !== undefined) p.member('storage.fsType', s.fsType, FS_TYPES);
   p.member('storage.reclaimPolicy', s.reclaimPolicy, RECLAIM_POLICIES);
-  if (s.allowVolumeExpansion !== undefined)
-    p.check(
-      typeof s.allowVolumeExpansion === 'boolean',
-      'storage.allowVolumeExpansion',
-      s.allowVolumeExpansion,
-      'expected true or false',
-    );
+  p.optionalBoolean('storage.allowVolumeExpansion', s.allowVolumeExpansion);
   for (const [i, opt] of (s.mountOptions ?? []).entries()) {
     p.check(
       typeof opt === 'string' && /^[\w.=,-]+$/.test(opt),
@@ -407,13 +404,7 @@ export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
   // Security
   const security = config.security ?? { podSecurity: 'baseline' };
   p.member('security.podSecurity', security.podSecurity, POD_SECURITY_LEVELS);
-  if (security.readOnlyRootFilesystem !== undefined)
-    p.check(
-      typeof security.readOnlyRootFilesystem === 'boolean',
-      'security.readOnlyRootFilesystem',
-      security.readOnlyRootFilesystem,
-      'expected true or false',
-    );
+  p.optionalBoolean('security.readOnlyRootFilesystem', security.readOnlyRootFilesystem);
 
   // Availability
   const availability = config.availability ?? {};

@@ -8,7 +8,7 @@ const fs = require('fs');
 const path = require('path');
 
 const CACHE_DIR = path.join(__dirname, '..', 'node_modules', '.cache', 'ts-register');
-const OPTIONS = { loader: 'ts', format: 'cjs', target: 'node20', sourcemap: 'inline' };
+const OPTIONS = { loader: 'ts', format: 'cjs', target: 'node20' };
 let esbuild; // loaded only on a cache miss
 
 function transpile(source, filename) {

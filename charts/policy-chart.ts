@@ -33,6 +33,8 @@ export class PolicyChart extends Chart {
         spec: {
           maxUnavailable: k8s.IntOrString.fromNumber(c.availability.maxUnavailable),
           selector: podSelector,
+          // A crash-looping pod must not use up the budget and block every drain in the cluster.
+          unhealthyPodEvictionPolicy: 'AlwaysAllow',
         },
       });
     }

@@ -135,9 +135,9 @@ export const production: MysqlStackConfig = {
     protection: 'forbid',
     argocd: { repoURL: 'https://github.com/example-org/mysql-gitops.git', serverSideDiff: true },
   },
+  // No app.kubernetes.io/instance: Argo CD 2.x tracks resources by that label and would overwrite it.
   labels: {
     'app.kubernetes.io/name': 'mysql',
-    'app.kubernetes.io/instance': 'mysql',
     'app.kubernetes.io/component': 'database',
     'app.kubernetes.io/managed-by': 'cdk8s',
   },

@@ -35,6 +35,16 @@ export const PATHS = {
 /** Name of the per-pod data volume claim template (claims are `data-<name>-N`). */
 export const DATA_VOLUME = 'data';
 
+/**
+ * Where a new replica clones its data from, per flavor. The seed clones from the previous pod, which
+ * spreads the load. MySQL 8.4 keeps replication settings in InnoDB tables, so a backup of a replica
+ * carries that replica's channel along; the 8.4 flavor clones from the primary.
+ */
+const CLONE_FROM = { mysql57: 'previous', mysql84: 'primary' } as const;
+
+/** The xtrabackup sidecar creates this file just before it serves backups; its readiness probe tests it. */
+export const SIDECAR_READY_FILE = '/tmp/xtrabackup-serving';
+
 /** The pod-template annotation holding the hash of the ConfigMap and the scripts. */
 export const CONFIG_HASH_ANNOTATION = 'checksum/config';
 
@@ -98,7 +108,7 @@ export class StatefulSetChart extends Chart {
       image: c.images.xtrabackup,
       imagePullPolicy: c.images.pullPolicy,
       command: ['bash', '-c', scripts['clone-mysql']],
-      env: peerEnv,
+      env: [...peerEnv, { name: 'CLONE_FROM', value: CLONE_FROM[c.flavor] }],
       volumeMounts: [pod.dataMount, pod.confMount, ...pod.tmpMounts()],
       securityContext: pod.securityContext('xtrabackup-image'),
       resources: resources(c.resources.init),
@@ -141,6 +151,9 @@ export class StatefulSetChart extends Chart {
       volumeMounts: [pod.dataMount, pod.confMount, ...pod.credentialMounts('sidecar'), ...pod.tmpMounts()],
       securityContext: pod.securityContext('xtrabackup-image'),
       resources: resources(c.resources.xtrabackup),
+      // Ready once it serves backups, so OrderedReady creates the next pod only when it can clone.
+      // Not a tcpSocket probe: every connection to the backup port streams a full backup.
+      readinessProbe: probe(['test', '-e', SIDECAR_READY_FILE], c.probes.readiness),
     };
 
     const annotations = c.rollOnConfigChange

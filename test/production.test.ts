@@ -186,6 +186,22 @@ describe('production: restricted pods', () => {
   });
 });
 
+describe('production: cloning', () => {
+  test('replicas clone from the primary (an 8.4 replica backup would carry its replication channel)', () => {
+    expect(container(pod, 'clone-mysql').env).toContainEqual({ name: 'CLONE_FROM', value: 'primary' });
+  });
+  test('the sidecar is Ready only while it serves backups, so the next pod can clone as soon as it starts', () => {
+    expect(container(pod, 'xtrabackup').readinessProbe.exec.command).toEqual([
+      'test',
+      '-e',
+      '/tmp/xtrabackup-serving',
+    ]);
+  });
+  test('no Argo CD tracking label among the common labels (Argo CD 2.x would overwrite it)', () => {
+    for (const o of objects) expect(o.metadata.labels?.['app.kubernetes.io/instance']).toBeUndefined();
+  });
+});
+
 describe('production: resources and probes', () => {
   test('requests and limits on every container, init containers included', () => {
     for (const name of ALL) {
@@ -221,6 +237,7 @@ describe('production: zones and disruption', () => {
     expect(only(objects, 'PodDisruptionBudget').spec).toEqual({
       maxUnavailable: 1,
       selector: { matchLabels: { app: 'mysql' } },
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
     });
   });
 });

@@ -123,6 +123,18 @@ describe('workshop StatefulSet (seed: mysql-statefulset.yaml)', () => {
     });
   });
 
+  test('clone-mysql clones from the previous pod, as in the seed', () => {
+    expect(container(pod, 'clone-mysql').env).toContainEqual({ name: 'CLONE_FROM', value: 'previous' });
+  });
+
+  test('the sidecar is Ready only while it serves backups (a tcpSocket probe would stream a backup each time)', () => {
+    expect(container(pod, 'xtrabackup').readinessProbe.exec.command).toEqual([
+      'test',
+      '-e',
+      '/tmp/xtrabackup-serving',
+    ]);
+  });
+
   test('xtrabackup sidecar serves backups on 3307', () => {
     const x = container(pod, 'xtrabackup');
     expect(x.ports).toEqual([{ name: 'xtrabackup', containerPort: 3307 }]);

@@ -20,7 +20,7 @@ describe('clone-mysql.sh', () => {
     box.fake('socat', `tar -C "${backup}" -cf - .`);
     box.fake('xbstream', '[[ $1 == -x && $2 == -C ]] || exit 64; tar -C "$3" -xf "$FAKE_STDIN"');
     box.fake('xtrabackup', 'touch "${2#--target-dir=}/prepared"');
-    env = { SERVICE_NAME: 'mysql', DATA_DIR: data, BACKUP_PORT: '3307' };
+    env = { SERVICE_NAME: 'mysql', DATA_DIR: data, BACKUP_PORT: '3307', RETRY_SECONDS: '0' };
   });
   afterEach(() => box.cleanup());
   const names = (calls: Call[]) => calls.map((c) => c.name);
@@ -54,6 +54,35 @@ describe('clone-mysql.sh', () => {
     );
   });
 
+  test('CLONE_FROM=primary: ordinal 2 clones from mysql-0 (the MySQL 8.4 flavor)', () => {
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-2', CLONE_FROM: 'primary' });
+    expect(r.status).toBe(0);
+    expect(r.calls.find((c) => c.name === 'socat')!.args[1]).toBe(
+      'TCP:mysql-0.mysql:3307,connect-timeout=30',
+    );
+  });
+
+  test('fails if CLONE_FROM is unknown', () => {
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-2', CLONE_FROM: 'nearest' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("CLONE_FROM must be 'previous' or 'primary', got 'nearest'");
+    expect(r.calls).toEqual([]);
+  });
+
+  test('a refused connection is retried (the peer may not serve yet), with the partial data cleared', () => {
+    const tries = path.join(box.root, 'tries');
+    const backup = path.join(box.root, 'backup');
+    box.fake(
+      'socat',
+      `n=$(cat "${tries}" 2>/dev/null || echo 0); echo $((n + 1)) >"${tries}"; ((n >= 1)) || exit 1; tar -C "${backup}" -cf - .`,
+    );
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1' });
+    expect(r.status).toBe(0);
+    expect(r.calls.filter((c) => c.name === 'socat')).toHaveLength(2);
+    expect(r.stdout).toContain('attempt 2 of 5');
+    expect(ls(data)).toEqual(['ibdata1', 'mysql', 'prepared', 'xtrabackup_binlog_info']);
+  });
+
   test('skips when the data directory already holds a database (pod restarted, claim kept)', () => {
     fs.mkdirSync(path.join(data, 'mysql'));
     const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1' });
@@ -69,10 +98,12 @@ describe('clone-mysql.sh', () => {
     expect(ls(data)).toEqual([]);
   });
 
-  test('a failed stream fails the container and leaves the marker, so the next start clones again', () => {
+  test('a stream that keeps failing fails the container and leaves the marker, so the next start clones again', () => {
     box.fake('socat', 'echo "connection refused" >&2; exit 1');
-    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1' });
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1', ATTEMPTS: '3' });
     expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('no complete backup from mysql-0.mysql after 3 attempts');
+    expect(r.calls.filter((c) => c.name === 'socat')).toHaveLength(3);
     expect(names(r.calls)).not.toContain('xtrabackup');
     expect(ls(data)).toContain('.clone-incomplete');
   });

@@ -70,8 +70,8 @@ describe('init-mysql.sh', () => {
     let creds: Record<string, string>;
     beforeEach(() => {
       const secret = box.dir('secret');
-      fs.writeFileSync(path.join(secret, 'root-password'), 'r00t"pass\\word\n');
-      fs.writeFileSync(path.join(secret, 'replication-password'), 'repl-secret');
+      fs.writeFileSync(path.join(secret, 'root-password'), 'r00t$pass#word\n');
+      fs.writeFileSync(path.join(secret, 'replication-password'), 'repl"sec\\ret');
       creds = {
         CLIENT_CNF_DIR: box.dir('client'),
         ROOT_PASSWORD_FILE: path.join(secret, 'root-password'),
@@ -86,14 +86,14 @@ describe('init-mysql.sh', () => {
       expect(ls(creds.CLIENT_CNF_DIR)).toEqual(['replication.cnf', 'root.cnf']);
       const root = fs.readFileSync(path.join(creds.CLIENT_CNF_DIR, 'root.cnf'), 'utf8');
       expect(root).toBe(
-        '[client]\nuser="root"\npassword="r00t\\"pass\\\\word"\n[xtrabackup]\nuser="root"\npassword="r00t\\"pass\\\\word"\n',
+        '[client]\nuser="root"\npassword="r00t$pass#word"\n[xtrabackup]\nuser="root"\npassword="r00t$pass#word"\n',
       );
       const repl = fs.readFileSync(path.join(creds.CLIENT_CNF_DIR, 'replication.cnf'), 'utf8');
-      expect(repl).toContain('user="repl"\npassword="repl-secret"\n');
+      expect(repl).toContain('user="repl"\npassword="repl\\"sec\\\\ret"\n');
       for (const f of ['root.cnf', 'replication.cnf']) {
         expect(fs.statSync(path.join(creds.CLIENT_CNF_DIR, f)).mode & 0o777).toBe(0o600);
       }
-      expect(r.stdout + r.stderr).not.toContain('repl-secret');
+      expect(r.stdout + r.stderr).not.toContain('sec');
     });
 
     test('writes no option files without CLIENT_CNF_DIR (the passwordless workshop)', () => {
@@ -112,6 +112,17 @@ describe('init-mysql.sh', () => {
       expect(r.status).not.toBe(0);
       expect(ls(creds.CLIENT_CNF_DIR)).toEqual(['root.cnf']);
     });
+
+    test.each([["quote'd"], ['dou"ble'], ['back\\slash'], ['two\nlines'], ['']])(
+      'fails if the root password is %p (the mysql entrypoint pastes it into SQL unescaped)',
+      (password) => {
+        fs.writeFileSync(creds.ROOT_PASSWORD_FILE, password);
+        const r = box.run(SCRIPT, { ...env, ...creds, POD_NAME: 'mysql-0' });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain('is empty or contains \' " \\ or a newline');
+        expect(ls(creds.CLIENT_CNF_DIR)).toEqual([]);
+      },
+    );
 
     test('fails if the replication user is not given', () => {
       const r = box.run(SCRIPT, { ...env, ...creds, REPLICATION_USER: '', POD_NAME: 'mysql-0' });

@@ -15,7 +15,13 @@ describe('xtrabackup-sidecar.sh (MySQL 5.7)', () => {
     // Like the real server: only root has an account, and this container does not run as root.
     box.fake('mysql', '[[ " $* " == *" -u root "* ]] || { echo "Access denied for user" >&2; exit 1; }');
     box.fake('socat');
-    env = { POD_NAME: 'mysql-1', SERVICE_NAME: 'mysql', DATA_DIR: data, BACKUP_PORT: '3307' };
+    env = {
+      POD_NAME: 'mysql-1',
+      SERVICE_NAME: 'mysql',
+      DATA_DIR: data,
+      BACKUP_PORT: '3307',
+      READY_FILE: path.join(box.root, 'serving'),
+    };
   });
   afterEach(() => box.cleanup());
   const write = (f: string, text: string) => fs.writeFileSync(path.join(data, f), text);
@@ -150,10 +156,20 @@ describe('xtrabackup-sidecar.sh (MySQL 5.7)', () => {
     expect(serve(r.calls).map((c) => c.args)).toEqual([serveArgs()]);
   });
 
-  test('the primary (no clone files) goes straight to serving backups', () => {
+  test('the primary (no clone files) goes straight to serving backups, and marks itself ready to serve', () => {
     const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
     expect(r.status).toBe(0);
     expect(r.calls.map((c) => c.name)).toEqual(['socat']);
+    expect(fs.existsSync(env.READY_FILE)).toBe(true);
+  });
+
+  test('a stale readiness file from an earlier run is removed until backups are served again', () => {
+    fs.writeFileSync(env.READY_FILE, '');
+    write('xtrabackup_binlog_info', 'mysql-0-bin.000001\t600\n');
+    box.fake('mysql', 'exit 1');
+    const r = box.run(SCRIPT, { ...env, WAIT_TRIES: '1' });
+    expect(r.status).toBe(1);
+    expect(fs.existsSync(env.READY_FILE)).toBe(false);
   });
 
   test('fails if xtrabackup_binlog_info cannot be parsed', () => {

@@ -32,6 +32,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       REPLICATION_USER: 'repl',
       REPLICATION_PASSWORD_FILE: path.join(secrets, 'replication-password'),
       POLL_SECONDS: '0.1',
+      READY_FILE: path.join(box.root, 'serving'),
     };
   });
   afterEach(() => box.cleanup());
@@ -50,6 +51,9 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
     ...extra,
   ];
   const POLL = () => mysqlArgs('-e', 'SELECT 1');
+  /** The guard: has this replica applied anything beyond the backup's GTID set? */
+  const GUARD = (gtidSet: string) =>
+    mysqlArgs('-N', '-B', '-e', `SELECT GTID_SUBSET(@@GLOBAL.gtid_executed, '${gtidSet}') = 0`);
   const serveArgs = (port = '3306') => [
     '-U',
     'TCP-LISTEN:3307,reuseaddr,fork',
@@ -57,6 +61,8 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
   ];
   const changeSource = (gtidSet: string, port = '3306') =>
     'SET GLOBAL super_read_only = OFF;\n' +
+    'STOP REPLICA;\n' +
+    'RESET REPLICA ALL;\n' +
     'RESET BINARY LOGS AND GTIDS;\n' +
     `SET GLOBAL gtid_purged='${gtidSet}';\n` +
     `CHANGE REPLICATION SOURCE TO SOURCE_HOST='mysql-0.mysql', SOURCE_PORT=${port}, SOURCE_USER='repl', ` +
@@ -88,6 +94,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
         ['socat', serveArgs()],
       ]);
       expect(ls(data)).toEqual([]);
+      expect(fs.existsSync(env.READY_FILE)).toBe(true);
       expectNoSecretLeak(r.calls);
     });
 
@@ -137,6 +144,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       expect(sql(r.calls)).toEqual([changeSource(`${UUID_A}:1-5`)]);
       expect(r.calls.map((c) => [c.name, c.args])).toEqual([
         ['mysql', POLL()],
+        ['mysql', GUARD(`${UUID_A}:1-5`)],
         ['mysql', mysqlArgs()],
         ['socat', serveArgs()],
       ]);
@@ -176,6 +184,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       expect(r.status).toBe(0);
       expect(sql(r.calls)).toEqual([changeSource(`${UUID_A}:1-5`, '3316')]);
       expect(r.calls[0].args).toContain('3316');
+      expect(r.calls.filter((c) => c.name === 'mysql').every((c) => c.args.includes('3316'))).toBe(true);
       expect(serve(r.calls).map((c) => c.args)).toEqual([serveArgs('3316')]);
     });
 
@@ -214,10 +223,12 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       expect(r.stderr).toContain('configuring replication failed; keeping change_source.sql.in');
       expect(r.calls.map((c) => [c.name, c.args])).toEqual([
         ['mysql', POLL()],
+        ['mysql', GUARD(`${UUID_A}:1-5`)],
         ['mysql', mysqlArgs()],
         ['mysql', mysqlArgs('-e', 'SET GLOBAL super_read_only = ON')],
       ]);
       expect(ls(data)).toEqual(['change_source.sql.in']);
+      expect(fs.existsSync(env.READY_FILE)).toBe(false);
       expectNoSecretLeak(r.calls);
       // next start of the container: the same statements again, and this time they work
       box.fake('mysql');
@@ -252,8 +263,33 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       expect(r.calls.filter((c) => c.name === 'mysql').map((c) => c.args)).toEqual([
         POLL(),
         POLL(),
+        GUARD(`${UUID_A}:1-5`),
         mysqlArgs(),
       ]);
+    });
+
+    test('a retry after a success the container did not record (.in left behind) does not reset a running replica', () => {
+      write(
+        'change_source.sql.in',
+        `RESET BINARY LOGS AND GTIDS;\nSET GLOBAL gtid_purged='${UUID_A}:1-5';\n`,
+      );
+      // gtid_executed is no longer a subset of the backup's set: transactions were applied since.
+      box.fake('mysql', `if [[ $* == *GTID_SUBSET* ]]; then echo 1; fi`);
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('already applied transactions beyond the backup');
+      expect(sql(r.calls)).toEqual([]);
+      expect(ls(data)).toEqual(['change_source.sql.orig']);
+      expect(serve(r.calls)).toHaveLength(1);
+    });
+
+    test('the readiness file exists only while backups are served (removed at start)', () => {
+      fs.writeFileSync(env.READY_FILE, 'stale');
+      box.fake('mysql', 'exit 1');
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', POLL_SECONDS: '0', WAIT_TRIES: '2' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('mysqld did not accept connections in 2 tries');
+      expect(fs.existsSync(env.READY_FILE)).toBe(false);
     });
 
     test('restart after replication was configured (.orig only): nothing is re-run, just serve backups', () => {

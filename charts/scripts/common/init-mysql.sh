@@ -60,6 +60,13 @@ if [[ -n ${CLIENT_CNF_DIR:-} ]]; then
   : "${ROOT_PASSWORD_FILE:?ROOT_PASSWORD_FILE must name the file with the root password}"
   : "${REPLICATION_USER:?REPLICATION_USER must be set}"
   : "${REPLICATION_PASSWORD_FILE:?REPLICATION_PASSWORD_FILE must name the file with the replication password}"
+  # The mysql image's entrypoint pastes the root password into SQL and an option file unquoted, so a
+  # quote, backslash or newline in it would break the first initialization or set another password.
+  root_password=$(<"$ROOT_PASSWORD_FILE")
+  if [[ -z $root_password || $root_password == *[\'\"\\]* || $root_password == *$'\n'* ]]; then
+    echo "init-mysql: the root password in $ROOT_PASSWORD_FILE is empty or contains ' \" \\ or a newline, which the mysql image's entrypoint cannot handle; choose another" >&2
+    exit 1
+  fi
   write_client_cnf "$CLIENT_CNF_DIR/root.cnf" root "$ROOT_PASSWORD_FILE"
   write_client_cnf "$CLIENT_CNF_DIR/replication.cnf" "$REPLICATION_USER" "$REPLICATION_PASSWORD_FILE"
   echo "init-mysql: wrote client option files for root and $REPLICATION_USER to $CLIENT_CNF_DIR"

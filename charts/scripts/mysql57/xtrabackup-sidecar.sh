@@ -11,6 +11,8 @@
 #        means the source was not a replica, and is ignored.
 #      - cloned from the primary: xtrabackup_binlog_info holds "<file> <position> [<gtid set>]".
 # 2. Serve `xtrabackup --backup --stream=xbstream` on BACKUP_PORT, one connection per backup.
+#    READY_FILE exists only while serving: the container's readiness probe tests it, so the next pod
+#    is created only once this one can give it a backup.
 #
 # Environment:
 #   POD_NAME          required, the pod's metadata.name, e.g. "mysql-2"
@@ -18,6 +20,7 @@
 #   DATA_DIR          the MySQL data directory (default /var/lib/mysql)
 #   BACKUP_PORT       port to serve backups on (default 3307)
 #   WAIT_TRIES        seconds to wait for mysqld before giving up and restarting (default 300)
+#   READY_FILE        created just before serving backups (default /tmp/xtrabackup-serving)
 # The replica connects to the primary, and the backups connect to the local mysqld, as root with an
 # empty password, as in the seed (the workshop profile sets MYSQL_ALLOW_EMPTY_PASSWORD).
 # Tools: mysql (client), socat, xtrabackup.
@@ -28,6 +31,8 @@ set -euo pipefail
 DATA_DIR=${DATA_DIR:-/var/lib/mysql}
 BACKUP_PORT=${BACKUP_PORT:-3307}
 WAIT_TRIES=${WAIT_TRIES:-300}
+READY_FILE=${READY_FILE:-/tmp/xtrabackup-serving}
+rm -f "$READY_FILE"
 primary_host="${POD_NAME%-*}-0.$SERVICE_NAME"
 
 cd "$DATA_DIR"
@@ -73,5 +78,6 @@ SQL
 fi
 
 echo "sidecar: serving backups on port $BACKUP_PORT"
+touch "$READY_FILE"
 exec socat -U "TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork" \
   "SYSTEM:xtrabackup --backup --slave-info --stream=xbstream --host=127.0.0.1 --user=root --datadir=$DATA_DIR"

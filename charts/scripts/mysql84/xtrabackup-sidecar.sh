@@ -16,15 +16,19 @@
 #    xtrabackup_slave_info file it writes (a binlog-coordinates statement for the source) are not
 #    needed: SOURCE_AUTO_POSITION=1 lets the replica ask the primary for every transaction missing
 #    from gtid_purged, so this flavor never passes --slave-info and needs no file/position.
-# 3. If change_source.sql.in exists: in ONE mysql session, lift super_read_only, apply it, CHANGE
+# 3. If change_source.sql.in exists: unless this replica already applied transactions beyond the
+#    backup (gtid_executed is not a subset of the backup's set: a previous attempt succeeded but the
+#    container died before the rename), run in ONE mysql session: lift super_read_only, STOP REPLICA
+#    and RESET REPLICA ALL (drop any replication settings the data came with), apply the file, CHANGE
 #    REPLICATION SOURCE TO the primary (<name>-0.<service>) with auto-position and TLS, restore
-#    super_read_only, then START REPLICA. Replication threads are exempt from super_read_only, and
-#    restoring it first means a retry can never reset GTIDs on a replica that already applied
-#    transactions. Only after that succeeded is the file renamed to change_source.sql.orig, so a
-#    failure is retried on the container's next start (after a best-effort SET GLOBAL
-#    super_read_only = ON) and a success is never repeated.
+#    super_read_only, then START REPLICA (replication threads are exempt from super_read_only). Only
+#    after that succeeded is the file renamed to change_source.sql.orig, so a failure is retried on the
+#    container's next start (after a best-effort SET GLOBAL super_read_only = ON) and a success is
+#    never repeated.
 # 4. Serve `xtrabackup --backup --stream=xbstream` on BACKUP_PORT with socat, one process per
-#    connection, connecting to the local mysqld as the replication user.
+#    connection, connecting to the local mysqld as the replication user. READY_FILE exists only while
+#    serving: the container's readiness probe tests it, so the next pod is created only once this one
+#    can give it a backup.
 #
 # Secrets: passwords are read from files and fed to mysql on standard input (printf is a shell
 # builtin, and a pipe leaves no temp file), never on a command line where `ps` shows them, and never
@@ -42,6 +46,8 @@
 #   MYSQL_PORT                 mysqld's port, here and on the primary (default 3306)
 #   BACKUP_PORT                port to serve backups on (default 3307)
 #   POLL_SECONDS               pause between "is mysqld up" polls (default 1; tests shorten it)
+#   WAIT_TRIES                 polls before giving up on mysqld and restarting (default 300)
+#   READY_FILE                 created just before serving backups (default /tmp/xtrabackup-serving)
 # Writable paths: DATA_DIR (change_source.sql.in/.orig) and /tmp (xtrabackup's --target-dir, where a
 # streaming backup keeps its temporary files). Tools: bash, mysql (8.4 client), socat, xtrabackup.
 # SQL string escaping assumes sql_mode without NO_BACKSLASH_ESCAPES (the MySQL default).
@@ -56,6 +62,9 @@ DATA_DIR=${DATA_DIR:-/var/lib/mysql}
 MYSQL_PORT=${MYSQL_PORT:-3306}
 BACKUP_PORT=${BACKUP_PORT:-3307}
 POLL_SECONDS=${POLL_SECONDS:-1}
+WAIT_TRIES=${WAIT_TRIES:-300}
+READY_FILE=${READY_FILE:-/tmp/xtrabackup-serving}
+rm -f "$READY_FILE"
 
 fail() {
   echo "sidecar: $*" >&2
@@ -65,6 +74,7 @@ fail() {
 [[ $MYSQL_PORT =~ ^[0-9]+$ ]] || fail "MYSQL_PORT must be a port number, got '$MYSQL_PORT'"
 [[ $BACKUP_PORT =~ ^[0-9]+$ ]] || fail "BACKUP_PORT must be a port number, got '$BACKUP_PORT'"
 [[ $POLL_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "POLL_SECONDS must be a number of seconds, got '$POLL_SECONDS'"
+[[ $WAIT_TRIES =~ ^[0-9]+$ ]] || fail "WAIT_TRIES must be a number, got '$WAIT_TRIES'"
 if [[ ! $POD_NAME =~ ^(.+)-([0-9]+)$ ]]; then
   fail "cannot read an ordinal from pod name '$POD_NAME' (expected <name>-<number>)"
 fi
@@ -91,7 +101,12 @@ mysql_root() {
 
 wait_for_mysqld() {
   echo "sidecar: waiting for mysqld to accept connections on 127.0.0.1:$MYSQL_PORT"
-  until mysql_root -e 'SELECT 1' </dev/null >/dev/null; do sleep "$POLL_SECONDS"; done
+  local tries
+  for ((tries = 1; ; tries++)); do
+    mysql_root -e 'SELECT 1' </dev/null >/dev/null && return 0
+    ((tries < WAIT_TRIES)) || fail "mysqld did not accept connections in $WAIT_TRIES tries; restarting to try again"
+    sleep "$POLL_SECONDS"
+  done
 }
 
 cd "$DATA_DIR"
@@ -130,9 +145,19 @@ else
 
   if [[ -f change_source.sql.in ]]; then
     wait_for_mysqld
+    [[ $(<change_source.sql.in) =~ gtid_purged=\'([^\']*)\' ]] || fail "change_source.sql.in has no gtid_purged"
+    applied_beyond=$(mysql_root -N -B -e "SELECT GTID_SUBSET(@@GLOBAL.gtid_executed, '${BASH_REMATCH[1]}') = 0" </dev/null)
+    if [[ $applied_beyond == 1 ]]; then
+      echo "sidecar: this replica already applied transactions beyond the backup; replication was configured before"
+      mv change_source.sql.in change_source.sql.orig
+    fi
+  fi
+  if [[ -f change_source.sql.in ]]; then
     echo "sidecar: starting replication from $primary_host:$MYSQL_PORT with GTID auto-position"
     if ! printf '%s\n' \
       'SET GLOBAL super_read_only = OFF;' \
+      'STOP REPLICA;' \
+      'RESET REPLICA ALL;' \
       "$(<change_source.sql.in)" \
       "CHANGE REPLICATION SOURCE TO SOURCE_HOST=$host_literal, SOURCE_PORT=$MYSQL_PORT, SOURCE_USER=$user_literal, SOURCE_PASSWORD=$password_literal, SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, SOURCE_CONNECT_RETRY=10;" \
       'SET GLOBAL super_read_only = ON;' \
@@ -146,5 +171,6 @@ else
 fi
 
 echo "sidecar: serving backups on port $BACKUP_PORT"
+touch "$READY_FILE"
 exec socat -U "TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork" \
   "SYSTEM:xtrabackup --defaults-extra-file=$CLIENT_CNF_DIR/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=$MYSQL_PORT --datadir=$DATA_DIR --target-dir=/tmp/xtrabackup-stream"

@@ -85,7 +85,8 @@ export class ArgoCdApplicationChart extends Chart {
           automated: argo.automated ? { prune: true, selfHeal: true } : undefined,
           // The Namespace is part of the folder (with its Pod Security labels); prune last, so that a
           // removed object goes only after everything else is in place.
-          syncOptions: ['PruneLast=true'],
+          // FailOnSharedResource: refuse to sync an object another Application already manages.
+          syncOptions: ['PruneLast=true', 'FailOnSharedResource=true'],
           retry: { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } },
         },
       },

@@ -58,7 +58,8 @@ export const workshop: MysqlStackConfig = {
 export const production: MysqlStackConfig = {
   profile: 'production',
   name: 'mysql',
-  namespace: 'mysql',
+  // Its own namespace, so that both profiles (and their Argo CD Applications) can share a cluster.
+  namespace: 'mysql-production',
   replicas: 3,
   flavor: 'mysql84',
   images: {

@@ -66,6 +66,7 @@ export function synthesize(options: SynthOptions): SynthResult {
     const folders = [...names];
     // The Applications folder lists every profile, so it is rebuilt only when all of them are.
     const withArgoCd = configs.filter((c) => c.gitops.argocd !== undefined);
+    checkDistinctDestinations(withArgoCd);
     if (names.length === Object.keys(options.profiles).length && withArgoCd.length > 0) {
       synthFolder(staging, ARGOCD_DIR, (app) => {
         for (const c of withArgoCd) new ArgoCdApplicationChart(app, c.profile, { config: c });
@@ -75,6 +76,25 @@ export function synthesize(options: SynthOptions): SynthResult {
     return { published: folders.map((f) => publish(path.join(staging, f), path.join(options.distDir, f))) };
   } finally {
     if (ownStaging) fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Two Applications syncing into the same namespace of the same cluster would fight over every object
+ * (self-heal rolling the database back and forth between profiles).
+ */
+function checkDistinctDestinations(configs: readonly ResolvedConfig[]): void {
+  const seen = new Map<string, string>();
+  for (const c of configs) {
+    const key = `${c.gitops.argocd!.destinationServer} namespace ${c.namespace}`;
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw new UsageError(
+        `Profiles "${other}" and "${c.profile}" both have Argo CD sync into ${key}; ` +
+          'give one of them another namespace or gitops.argocd.destinationServer.',
+      );
+    }
+    seen.set(key, c.profile);
   }
 }
 

@@ -104,7 +104,11 @@ describe('Argo CD Applications in dist/argocd/', () => {
         targetRevision: 'main',
         path: `dist/${profile}`,
       });
-      expect(app.spec.destination).toEqual({ server: 'https://kubernetes.default.svc', namespace: 'mysql' });
+      expect(app.spec.destination).toEqual({
+        server: 'https://kubernetes.default.svc',
+        namespace: PROFILES[profile].namespace,
+      });
+      expect(app.spec.syncPolicy.syncOptions).toEqual(['PruneLast=true', 'FailOnSharedResource=true']);
       expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
       expect(app.spec.syncPolicy.retry).toEqual({
         limit: 5,
@@ -138,6 +142,19 @@ describe('Argo CD Applications in dist/argocd/', () => {
       const result = synthesize({ profiles: PROFILES, only: ['workshop'], distDir: dir });
       expect(result.published.map((p) => path.basename(p.dir))).toEqual(['workshop']);
       expect(treeHashes(path.join(dir, 'argocd'))).toEqual(before);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('fails if two profiles would sync into the same namespace of the same cluster', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argo-clash-'));
+    try {
+      const clash = { workshop, production: withChanges(production, { namespace: 'mysql' }) };
+      expect(() => synthesize({ profiles: clash, distDir: dir })).toThrow(
+        'Profiles "workshop" and "production" both have Argo CD sync into https://kubernetes.default.svc namespace mysql',
+      );
+      expect(fs.readdirSync(dir)).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -16,7 +16,7 @@ describe('production: the objects', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'StorageClass/mysql-gp3',
       'VolumeSnapshotClass/mysql-ebs-snapshots',
-      'Namespace/mysql',
+      'Namespace/mysql-production',
       'ConfigMap/mysql-config',
       'Service/mysql',
       'Service/mysql-read',
@@ -135,7 +135,7 @@ describe('production: credentials', () => {
     ).objects;
     const es = only(withEso, 'ExternalSecret', 'mysql-credentials');
     expect(es.apiVersion).toBe('external-secrets.io/v1');
-    expect(es.metadata.namespace).toBe('mysql');
+    expect(es.metadata.namespace).toBe('mysql-production');
     expect(es.spec).toEqual({
       refreshInterval: '1h',
       secretStoreRef: { name: 'aws-secrets-manager', kind: 'ClusterSecretStore' },

@@ -95,7 +95,7 @@ describe('the entry points leave the committed dist/ untouched on error', () => 
   afterEach(() => expect(treeHashes(DIST)).toEqual(before));
 
   test('npm run synth fails if the profile is unknown: message, exit code 1', () => {
-    const r = run('node', ['-r', './tools/ts-register.js', 'main.ts'], { MYSQL_PROFILES: 'nope' });
+    const r = run('node', ['tools/run-bundled.js', 'main.ts'], { MYSQL_PROFILES: 'nope' });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('error: Unknown profile "nope"; known profiles:');
     expect(r.stderr).toContain('dist/ was left unchanged.');

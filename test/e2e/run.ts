@@ -19,6 +19,8 @@ import { Cluster, ClientPod, StatefulSetController } from './lib/cluster';
 import { Manifests, StatefulSet } from './lib/manifest';
 import { ResourceTracker } from './lib/tracker';
 import { REPLICA_OF_REPLICA_STEP, walkthrough } from './scenario/walkthrough';
+import { productionWalkthrough } from './scenario/production';
+import { CmdlineScanner, generateSecrets, needlesFor } from './lib/secrets';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const OLD_SIDECAR = path.join(__dirname, 'fixtures', 'seed-old-sidecar.sh');
@@ -41,9 +43,12 @@ const REQUIRED_TOOLS = [
   'bash',
 ];
 
+type Mode = 'positive' | 'negative';
+
 interface Options {
   profile: string;
-  modes: ('positive' | 'negative')[];
+  /** profile + mode of each run, in order */
+  runs: [string, Mode][];
   logsDir?: string;
   /** --override-script CONTAINER=FILE: try a script change before it lands in charts/ (reported loudly). */
   overrides: [string, string][];
@@ -53,13 +58,15 @@ const log = (line: string) => process.stdout.write(line + '\n');
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { profile: 'workshop', modes: ['positive'], overrides: [] };
+  const opts: Options = { profile: 'workshop', runs: [], overrides: [] };
+  let modes: Mode[] = ['positive'];
+  let all = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--profile') opts.profile = argv[++i];
     else if (a.startsWith('--profile=')) opts.profile = a.slice('--profile='.length);
-    else if (a === '--negative-control') opts.modes = ['negative'];
-    else if (a === '--all') opts.modes = ['positive', 'negative'];
+    else if (a === '--negative-control') modes = ['negative'];
+    else if (a === '--all') all = true;
     else if (a === '--logs') opts.logsDir = path.resolve(argv[++i]);
     else if (a === '--override-script') {
       const [container, file] = (argv[++i] ?? '').split('=');
@@ -71,6 +78,15 @@ function parseArgs(argv: string[]): Options {
       );
   }
   if (!opts.profile) throw new Error('--profile needs a value');
+  opts.runs = all
+    ? [
+        ['workshop', 'positive'],
+        ['workshop', 'negative'],
+        ['production', 'positive'],
+      ]
+    : modes.map((m) => [opts.profile, m]);
+  if (opts.runs.some(([p, m]) => p !== 'workshop' && m === 'negative'))
+    throw new Error('the negative control exists for the workshop profile only');
   return opts;
 }
 
@@ -140,10 +156,10 @@ interface StepResult {
 /** Cleanup hook for signals: the run in progress registers itself here. */
 let abortCurrent: (() => Promise<void>) | undefined;
 
-async function runMode(opts: Options, mode: 'positive' | 'negative'): Promise<boolean> {
+async function runMode(opts: Options, profile: string, mode: Mode): Promise<boolean> {
   const started = Date.now();
   log(
-    `\n=== e2e ${mode === 'positive' ? 'walkthrough' : "NEGATIVE CONTROL (seed's old sidecar)"} — profile ${opts.profile} ===`,
+    `\n=== e2e ${mode === 'positive' ? 'walkthrough' : "NEGATIVE CONTROL (seed's old sidecar)"} — profile ${profile} ===`,
   );
   const tracker = new ResourceTracker();
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-mysql-'));
@@ -151,10 +167,12 @@ async function runMode(opts: Options, mode: 'positive' | 'negative'): Promise<bo
   const phases: [string, number][] = [];
   const results: StepResult[] = [];
   let cluster: Cluster | undefined;
+  let scanner: CmdlineScanner | undefined;
   let cleaned = false;
   const cleanup = async () => {
     if (cleaned) return;
     cleaned = true;
+    scanner?.stop();
     const t = Date.now();
     if (cluster) {
       if (opts.logsDir) copyLogs(runDir, path.join(opts.logsDir, mode));
@@ -179,8 +197,23 @@ async function runMode(opts: Options, mode: 'positive' | 'negative'): Promise<bo
   let stepCount = -1;
   try {
     const t0 = Date.now();
-    const adapter = adapterFor(opts.profile);
-    let manifests = Manifests.load(REPO_ROOT, opts.profile);
+    const adapter = adapterFor(profile);
+    let manifests = Manifests.load(REPO_ROOT, profile);
+    const namespace = manifests.statefulSet().metadata.namespace ?? 'default';
+    // The Secrets the README has the user create by hand: generated per run, never printed.
+    const secrets = generateSecrets(namespace, adapter.userSecrets ?? []);
+    for (const s of secrets) {
+      const literals = Object.entries(s.values)
+        .map(([k, v]) => `--from-literal=${k}=<generated, ${v.length} chars>`)
+        .join(' ');
+      log(`kubectl -n ${namespace} create secret generic ${s.object.metadata.name} ${literals}`);
+    }
+    manifests = manifests.withObjects(secrets.map((s) => s.object));
+    const needles = needlesFor(secrets);
+    if (needles.length) {
+      scanner = new CmdlineScanner(needles);
+      scanner.start();
+    }
     if (mode === 'negative') manifests = manifests.withStatefulSet(withOldSidecar(manifests.statefulSet()));
     for (const [container, file] of opts.overrides) {
       log(`WARNING: container ${container} runs ${file} instead of its script in dist/ (--override-script)`);
@@ -201,11 +234,15 @@ async function runMode(opts: Options, mode: 'positive' | 'negative'): Promise<bo
       log,
     );
     const controller = new StatefulSetController(cluster, sts);
-    const client = new ClientPod(cluster, adapter.clientImage);
+    const client = new ClientPod(cluster, adapter.clientImage, adapter.clientEnv);
     log(`manifests: ${manifests.dir}; flavor: ${adapter.description}; run dir: ${runDir}`);
     phases.push(['setup', Date.now() - t0]);
 
-    const steps = walkthrough({ cluster, sts: controller, client, adapter });
+    const context = { cluster, sts: controller, client, adapter };
+    const steps =
+      profile === 'production'
+        ? productionWalkthrough({ ...context, secrets, needles, scanner: scanner!, runDir })
+        : walkthrough(context);
     stepCount = steps.length;
     for (const step of steps) {
       const t = Date.now();
@@ -291,7 +328,13 @@ async function main(): Promise<number> {
   }
   const started = Date.now();
   let ok = true;
-  for (const mode of opts.modes) ok = (await runMode(opts, mode)) && ok;
+  const timings: string[] = [];
+  for (const [profile, mode] of opts.runs) {
+    const t = Date.now();
+    ok = (await runMode(opts, profile, mode)) && ok;
+    timings.push(`${profile} ${mode} ${secs(Date.now() - t)}`);
+  }
+  if (opts.runs.length > 1) log(`\nruns: ${timings.join(', ')}`);
   log(`\n${ok ? 'E2E PASSED' : 'E2E FAILED'} in ${secs(Date.now() - started)}`);
   return ok ? 0 : 1;
 }

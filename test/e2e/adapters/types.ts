@@ -4,6 +4,8 @@
  * (see ./index.ts).
  */
 
+import type { EnvVar } from '../lib/manifest';
+
 /** A directory the image creates outside /usr and /etc (for example /var/run/mysqld). */
 export interface ImageDir {
   path: string;
@@ -44,6 +46,16 @@ export interface ReplicaStatus {
   readSourceLogPos?: number;
   execSourceLogPos?: number;
   lastError?: string;
+  /** Every field of the status output, as the server named it. */
+  fields?: Record<string, string>;
+}
+
+/** A Secret the user creates by hand before applying the profile (`kubectl create secret generic …`). */
+export interface UserSecret {
+  name: string;
+  keys: string[];
+  /** Characters a key's value may not contain (a documented limit of the profile), by key. */
+  forbidden?: Record<string, string>;
 }
 
 /** Image and database specifics of a profile. */
@@ -64,4 +76,8 @@ export interface FlavorAdapter {
   readonly readOnlyError: RegExp;
   /** The client command line for running SQL against `host` (without -e), e.g. ["mysql", "-h", host]. */
   client(host: string): string[];
+  /** Secrets the profile expects the user to have created (the harness generates them per run). */
+  readonly userSecrets?: UserSecret[];
+  /** Extra env of the client pod's container (e.g. a password from a Secret). */
+  readonly clientEnv?: EnvVar[];
 }

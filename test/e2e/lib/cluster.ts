@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { FlavorAdapter } from '../adapters/types';
-import type { Manifests, PodSpec, Service, StatefulSet } from './manifest';
+import type { EnvVar, Manifests, PodSpec, Service, StatefulSet } from './manifest';
 import type { ResourceTracker } from './tracker';
 import { PodNetwork } from './network';
 import { ClusterContext, Pod } from './pod';
@@ -218,6 +218,7 @@ export class ClientPod {
   constructor(
     private readonly cluster: Cluster,
     private readonly image: string,
+    private readonly env: EnvVar[] = [],
   ) {}
 
   /** Runs `argv` with `input` on stdin in a new container of the client pod and returns its output. */
@@ -227,7 +228,11 @@ export class ClientPod {
         name: 'mysql-client',
         namespace: this.cluster.namespace,
         labels: { run: 'mysql-client' },
-        spec: { containers: [{ name: 'mysql-client', image: this.image, command: ['sleep', 'infinity'] }] },
+        spec: {
+          containers: [
+            { name: 'mysql-client', image: this.image, command: ['sleep', 'infinity'], env: this.env },
+          ],
+        },
         claims: {},
       });
       await this.cluster.startPod(this.pod);

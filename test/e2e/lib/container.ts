@@ -37,7 +37,8 @@ export type MountLine =
   | ['tmpfs', string, string]
   | ['overlay', string, string, string]
   | ['bind', string, string, 'ro' | 'rw']
-  | ['proc', string];
+  | ['proc', string]
+  | ['ro', string];
 
 /** Everything needed to start a container process. */
 export interface ContainerLaunch {
@@ -52,6 +53,10 @@ export interface ContainerLaunch {
   groups: number[];
   capAdd: string[];
   capDrop: string[];
+  /** securityContext.allowPrivilegeEscalation === false: the process runs with no_new_privs. */
+  noNewPrivs: boolean;
+  /** securityContext.readOnlyRootFilesystem: everything but the volumes (and /dev, /proc) is read-only. */
+  readOnlyRoot: boolean;
   /** Pod-level files: /etc/hosts, /etc/hostname, /etc/resolv.conf */
   podFiles: { hosts: string; hostname: string; resolv: string };
   /** Volume mounts, already resolved to host paths */
@@ -99,6 +104,20 @@ export function mountPlan(c: ContainerLaunch): MountLine[] {
   plan.push(['symlink', '/dev/stderr', '/proc/self/fd/2']);
   plan.push(['proc', '/proc']);
   for (const m of c.volumeMounts) plan.push(['bind', m.mountPath, m.source, m.readOnly ? 'ro' : 'rw']);
+  if (c.readOnlyRoot) {
+    // containerd: the rootfs (here the root tmpfs and the image's overlays, upper layers included) and the
+    // kubelet's /etc/hosts, /etc/hostname and /etc/resolv.conf become read-only; volumes keep their own mode.
+    for (const target of [
+      '/',
+      '/usr',
+      '/etc',
+      ...img.opaqueDirs,
+      '/etc/hosts',
+      '/etc/hostname',
+      '/etc/resolv.conf',
+    ])
+      plan.push(['ro', target]);
+  }
   return plan;
 }
 
@@ -183,7 +202,7 @@ export class ContainerProcess {
     const groups = launch.groups.length ? launch.groups.join(',') : '-';
     fs.writeFileSync(
       path.join(specDir, 'user'),
-      `${launch.uid} ${launch.gid} ${groups} ${boundingSet(launch.capAdd, launch.capDrop)}\n`,
+      `${launch.uid} ${launch.gid} ${groups} ${boundingSet(launch.capAdd, launch.capDrop)} ${launch.noNewPrivs ? 1 : 0}\n`,
     );
     fs.writeFileSync(path.join(specDir, 'workdir'), `${launch.workingDir}\n`);
     const proc = new ContainerProcess(launch, tracker, specDir, logFile);
@@ -223,15 +242,15 @@ export class ContainerProcess {
   }
 
   /**
-   * Runs a command inside the container, as `kubectl exec` does: the container's namespaces, root, user, groups
-   * and environment.
+   * Runs a command inside the container, as `kubectl exec` does: the container's namespaces, root, user, groups,
+   * capabilities, no_new_privs and environment. The environment is passed as the process environment, never on a
+   * command line (where /proc/PID/cmdline would show a secret to every process).
    */
   exec(argv: string[], timeoutMs: number, input?: string): Promise<RunResult> {
     if (!this.initPid || !this.running) {
       return Promise.resolve({ code: -1, stdout: '', stderr: 'container is not running', timedOut: false });
     }
     const l = this.launch;
-    const env = Object.entries(l.env).map(([k, v]) => `${k}=${v}`);
     const groups = l.groups.length ? ['--groups', l.groups.join(',')] : ['--clear-groups'];
     return run(
       this.tracker,
@@ -254,13 +273,13 @@ export class ContainerProcess {
         ...groups,
         '--bounding-set',
         boundingSet(l.capAdd, l.capDrop),
+        '--inh-caps',
+        '-all',
+        ...(l.noNewPrivs ? ['--no-new-privs'] : []),
         '--',
-        'env',
-        '-i',
-        ...env,
         ...argv,
       ],
-      { timeoutMs, input, label: `exec ${l.id}: ${argv.join(' ')}`.slice(0, 120) },
+      { timeoutMs, input, env: { ...l.env }, label: `exec ${l.id}: ${argv.join(' ')}`.slice(0, 120) },
     );
   }
 

@@ -47,6 +47,8 @@ export interface SecurityContext {
   capabilities?: { add?: string[]; drop?: string[] };
   readOnlyRootFilesystem?: boolean;
   runAsNonRoot?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  seccompProfile?: { type: string };
 }
 
 export interface VolumeMount {
@@ -161,6 +163,11 @@ export class Manifests {
     }
     Object.assign(out, (secret.stringData as Record<string, string>) ?? {});
     return out;
+  }
+
+  /** A copy of these manifests with `extra` added (objects the user creates by hand, e.g. a Secret). */
+  withObjects(extra: KObject[]): Manifests {
+    return new Manifests(this.dir, [...this.objects, ...extra]);
   }
 
   /** A copy of these manifests with the StatefulSet replaced (for the negative control). */

@@ -16,6 +16,8 @@ import { ContainerLaunch, ContainerProcess } from './container';
 import { applyFsGroup, resolveArgv, resolveEnv, resolveUser, writeProjectedVolume } from './kube';
 import { killGroup, sleep } from './proc';
 
+const secsSince = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)}s`;
+
 /** What every pod of a run shares. */
 export interface ClusterContext {
   tracker: ResourceTracker;
@@ -50,6 +52,7 @@ class ContainerRuntime {
   attempt = 0;
   readiness: ProbeState = { failures: 0, successes: 0 };
   liveness: ProbeState = { failures: 0, successes: 0 };
+  startup: ProbeState = { failures: 0, successes: 0 };
   constructor(readonly spec: ContainerSpec) {}
 }
 
@@ -207,6 +210,7 @@ export class Pod {
       c.ready = false;
       c.readiness = { failures: 0, successes: 0 };
       c.liveness = { failures: 0, successes: 0 };
+      c.startup = { failures: 0, successes: 0 };
       c.proc = await this.launch(c.spec, c.attempt++);
       c.startedAt = Date.now();
       this.event(`container ${c.spec.name} started (PID 1 = host pid ${c.proc.initPid})`);
@@ -223,12 +227,23 @@ export class Pod {
     }
   }
 
-  /** Runs readiness and liveness probes for one container process until it exits. */
+  /**
+   * Runs the startup probe, then readiness and liveness probes, for one container process until it exits. As in
+   * the kubelet, readiness and liveness wait until the startup probe has succeeded (they then probe at once);
+   * `failureThreshold` startup failures kill the container.
+   */
   private probeLoops(c: ContainerRuntime, proc: ContainerProcess) {
     let active = true;
     const loops: Promise<void>[] = [];
-    const loop = async (kind: 'readiness' | 'liveness', probe: Probe | undefined) => {
+    let markStarted: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const loop = async (kind: 'startup' | 'readiness' | 'liveness', probe: Probe | undefined) => {
+      if (kind !== 'startup') {
+        await started;
+        if (!active) return;
+      }
       if (!probe) {
+        if (kind === 'startup') markStarted();
         if (kind === 'readiness') {
           c.ready = true;
           this.changed();
@@ -239,7 +254,7 @@ export class Pod {
       const timeout = (probe.timeoutSeconds ?? 1) * 1000;
       const failureThreshold = probe.failureThreshold ?? 3;
       const successThreshold = probe.successThreshold ?? 1;
-      const state = kind === 'readiness' ? c.readiness : c.liveness;
+      const state = kind === 'readiness' ? c.readiness : kind === 'liveness' ? c.liveness : c.startup;
       const deadline = Date.now() + (probe.initialDelaySeconds ?? 0) * 1000;
       while (active && Date.now() < deadline) await sleep(Math.min(100, deadline - Date.now()));
       while (active && proc.running) {
@@ -260,7 +275,18 @@ export class Pod {
             this.event(`${kind} probe of ${c.spec.name} failed (${state.failures}x): ${why}`);
           }
         }
-        if (kind === 'readiness') {
+        if (kind === 'startup') {
+          if (ok && state.successes >= successThreshold) {
+            this.event(`startup probe of ${c.spec.name} succeeded after ${secsSince(c.startedAt)}`);
+            markStarted();
+            return;
+          }
+          if (!ok && state.failures >= failureThreshold) {
+            this.event(`startup probe failed ${failureThreshold}x: killing container ${c.spec.name}`);
+            proc.signal('SIGKILL');
+            break;
+          }
+        } else if (kind === 'readiness') {
           const before = c.ready;
           if (ok && state.successes >= successThreshold) c.ready = true;
           if (!ok && state.failures >= failureThreshold) c.ready = false;
@@ -275,10 +301,15 @@ export class Pod {
         while (active && proc.running && Date.now() < until) await sleep(Math.min(100, until - Date.now()));
       }
     };
-    loops.push(loop('readiness', c.spec.readinessProbe), loop('liveness', c.spec.livenessProbe));
+    loops.push(
+      loop('startup', c.spec.startupProbe),
+      loop('readiness', c.spec.readinessProbe),
+      loop('liveness', c.spec.livenessProbe),
+    );
     return {
       stop: async () => {
         active = false;
+        markStarted();
         await Promise.all(loops);
       },
     };
@@ -307,6 +338,8 @@ export class Pod {
       ...user,
       capAdd: spec.securityContext?.capabilities?.add ?? [],
       capDrop: spec.securityContext?.capabilities?.drop ?? [],
+      noNewPrivs: spec.securityContext?.allowPrivilegeEscalation === false,
+      readOnlyRoot: spec.securityContext?.readOnlyRootFilesystem === true,
       podFiles: this.files,
       volumeMounts: (spec.volumeMounts ?? []).map((m) => {
         const vol = this.volumePaths.get(m.name);

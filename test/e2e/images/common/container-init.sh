@@ -16,9 +16,11 @@
 #                       overlay  TARGET LOWERDIRS(colon separated, top first) NAME(of the upper dir in stage)
 #                       bind     TARGET SOURCE ro|rw
 #                       proc     TARGET
+#                       ro       TARGET   (applied after pivot_root: remount read-only; readOnlyRootFilesystem)
 #   SPEC_DIR/argv     the process's argv, NUL separated
 #   SPEC_DIR/env      the process's environment, NUL separated NAME=VALUE entries
 #   SPEC_DIR/user     one line: UID GID SUPPLEMENTARY_GROUPS(comma separated or "-") CAPABILITY_BOUNDING_SET
+#                     [NO_NEW_PRIVS (1: allowPrivilegeEscalation false)]
 #   SPEC_DIR/workdir  one line: the working directory
 # Everything mounted here lives only in this mount namespace and disappears with the container.
 set -euo pipefail
@@ -30,6 +32,7 @@ stage="$spec/stage"
 mount -t tmpfs -o mode=0755 e2e-rootfs "$root"
 mount -t tmpfs -o mode=0755 e2e-layers "$stage"
 
+read_only=()
 while IFS=$'\t' read -r kind target a b c d; do
   [[ -n $kind ]] || continue
   path="$root$target"
@@ -67,6 +70,7 @@ while IFS=$'\t' read -r kind target a b c d; do
       mkdir -p "$path"
       mount -t proc proc "$path"
       ;;
+    ro) read_only+=("$target") ;;
     *)
       echo "container-init: unknown mount kind '$kind' (d=$d)" >&2
       exit 1
@@ -76,7 +80,7 @@ done <"$spec/mounts"
 
 readarray -d '' -t argv <"$spec/argv"
 readarray -d '' -t envs <"$spec/env"
-read -r uid gid groups caps <"$spec/user"
+read -r uid gid groups caps nnp <"$spec/user"
 read -r workdir <"$spec/workdir"
 
 cd "$root"
@@ -85,6 +89,9 @@ pivot_root . .e2e-oldroot
 cd /
 umount -l /.e2e-oldroot
 rmdir /.e2e-oldroot
+for target in "${read_only[@]}"; do
+  mount -o remount,bind,ro "$target"
+done
 cd "$workdir"
 
 if [[ $groups == - ]]; then
@@ -92,5 +99,17 @@ if [[ $groups == - ]]; then
 else
   group_opt=(--groups "$groups")
 fi
-exec setpriv --reuid "$uid" --regid "$gid" "${group_opt[@]}" --bounding-set "$caps" -- \
-  env -i "${envs[@]}" "${argv[@]}"
+nnp_opt=()
+if [[ ${nnp:-0} == 1 ]]; then
+  nnp_opt=(--no-new-privs)
+fi
+# The process's environment is exactly the spec's: exported here, not passed to `env` on a command line, where
+# /proc/PID/cmdline would show it to every process of the host (bash adds only `_`).
+while IFS= read -r name; do
+  unset -v "$name" 2>/dev/null || true
+done < <(compgen -e)
+for assignment in "${envs[@]}"; do
+  export "${assignment?}"
+done
+exec setpriv --reuid "$uid" --regid "$gid" "${group_opt[@]}" --bounding-set "$caps" --inh-caps -all \
+  "${nnp_opt[@]}" -- "${argv[@]}"

@@ -1,0 +1,231 @@
+#!/usr/bin/perl
+# e2e translation layer: MySQL 8.4 SQL in, MariaDB 10.11 SQL out (stdin to stdout). Used by the `mysql` shims of
+# the mysql:8.4 and percona-xtrabackup:8.4 image emulations (test/e2e/images/mysql84*/); README.md, section
+# "production profile (MySQL 8.4)", lists every rule and its fidelity cost.
+#
+# 1. Rejects what MySQL 8.4 rejects and MariaDB would accept, so the translation can never hide a statement that
+#    fails on 8.4: CHANGE MASTER, START/STOP/RESET SLAVE, SHOW SLAVE STATUS/HOSTS, SHOW MASTER STATUS, RESET MASTER,
+#    any MASTER_* option, MariaDB's gtid_*_pos variables. Exit 1 with a MySQL-style ERROR 1064 and nothing runs.
+# 2. Translates, outside string literals, comments and quoted identifiers only:
+#      CHANGE REPLICATION SOURCE TO SOURCE_x=…  -> CHANGE MASTER TO MASTER_x=…
+#      SOURCE_AUTO_POSITION=1 / 0              -> MASTER_USE_GTID=slave_pos / no
+#      RESET BINARY LOGS AND GTIDS              -> RESET MASTER
+#      SET GLOBAL gtid_purged='<uuid>:1-N,…'    -> SET GLOBAL gtid_slave_pos='D-S-N,…' (the inverse of the
+#                                                  xtrabackup 8.4 emulation's mapping, see below)
+#      SET GLOBAL super_read_only = ON|OFF      -> CALL mysql.e2e_set_read_only(1|0) (a definer procedure the
+#                                                  mysqld shim creates on super_read_only servers: root lost
+#                                                  READ_ONLY ADMIN there, which MariaDB needs to set read_only)
+#      other super_read_only                    -> read_only
+#      GTID_SUBSET(@@GLOBAL.gtid_executed, '<set>')
+#                                               -> a per-domain comparison of @@GLOBAL.gtid_current_pos with the
+#                                                  mapped set (MariaDB has neither the function nor the variable)
+#      SHOW BINARY LOG STATUS                   -> SHOW BINLOG STATUS
+#      GRANT …, BACKUP_ADMIN, … ON *.*          -> the same without BACKUP_ADMIN (MariaDB has no such privilege)
+#      GRANT SELECT ON performance_schema.{log_status,keyring_component_status,replication_group_members}
+#                                               -> DO 0 (the tables do not exist in MariaDB)
+#      CREATE/ALTER USER … IDENTIFIED BY '<pw>' -> IDENTIFIED BY PASSWORD '<hash>' (MySQL 8.4 writes the hashed
+#                                                  form to the binary log; MariaDB would log the plain text)
+# 3. GTID mapping (reversible): MariaDB GTID D-S-N (domain, server_id, sequence) <-> MySQL GTID set
+#    "<DDDDDDDD>-e2e0-4db0-8000-<SSSSSSSSSSSS>:1-N" (domain and server_id in hex). A set with any other UUID, with
+#    gaps, or with two UUIDs of one domain is rejected: it cannot have come from the emulation.
+# Each applied rule is reported on stderr by name only (never with a literal: literals may hold passwords).
+use strict;
+use warnings;
+use Digest::SHA qw(sha1 sha1_hex);
+
+local $/;
+my $input = <STDIN>;
+$input = '' unless defined $input;
+
+my @literals;    # decoded values of the string literals, by index
+my @raw;         # raw text of every protected token, by index
+my @notes;
+
+# Protect string literals, quoted identifiers and comments: replace each by "\x01<n>\x01".
+my $skel = '';
+pos($input) = 0;
+while (pos($input) < length $input) {
+  if ($input =~ /\G('(?:[^'\\]|\\.|'')*')/gcs) {
+    push @raw, $1;
+    push @literals, decode_single($1);
+    $skel .= "\x01" . $#raw . "\x01";
+  } elsif ($input =~ /\G("(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`|\/\*.*?\*\/|(?:--[ \t]|#)[^\n]*)/gcs) {
+    push @raw, $1;
+    push @literals, undef;
+    $skel .= "\x01" . $#raw . "\x01";
+  } elsif ($input =~ /\G([^'"`\/#-]+|.)/gcs) {
+    $skel .= $1;
+  }
+}
+
+sub decode_single {
+  my ($lit) = @_;
+  $lit = substr($lit, 1, -1);
+  $lit =~ s/''/'/g;
+  my %esc = (n => "\n", t => "\t", r => "\r", 0 => "\0", b => "\b", Z => "\x1a");
+  $lit =~ s/\\(.)/exists $esc{$1} ? $esc{$1} : ($1 eq '%' || $1 eq '_') ? "\\$1" : $1/ges;
+  return $lit;
+}
+
+sub literal_at {
+  my ($token) = @_;
+  return undef unless defined $token && $token =~ /^\x01(\d+)\x01$/;
+  return $literals[$1];
+}
+
+sub fail {
+  my ($line, $what) = @_;
+  print STDERR "ERROR 1064 (42000) at line $line: You have an error in your SQL syntax; $what "
+    . "(e2e mysql84 shim: MySQL 8.4 rejects this, so the translation layer does too)\n";
+  exit 1;
+}
+
+sub cannot {
+  my ($line, $what) = @_;
+  print STDERR "ERROR 1064 (42000) at line $line: e2e mysql84 shim cannot translate this to MariaDB: $what\n";
+  exit 1;
+}
+
+sub note {
+  my ($n) = @_;
+  push @notes, $n unless grep { $_ eq $n } @notes;
+}
+
+sub to_mariadb_gtid {
+  my ($set, $line) = @_;
+  (my $s = $set) =~ s/\s+//g;
+  return '' if $s eq '';
+  my %domains;
+  for my $part (split /,/, $s) {
+    my ($uuid, @intervals) = split /:/, $part;
+    $uuid = lc($uuid // '');
+    if ($uuid !~ /^([0-9a-f]{8})-e2e0-4db0-8000-([0-9a-f]{12})$/) {
+      cannot($line, "GTID set element '$part' has a UUID the e2e mapping did not produce");
+    }
+    my ($domain, $server) = (hex $1, hex $2);
+    if (@intervals != 1 || $intervals[0] !~ /^1(?:-(\d+))?$/) {
+      cannot($line, "GTID set element '$part' is not one interval starting at 1 (not mappable to MariaDB)");
+    }
+    my $seq = defined $1 ? $1 : 1;
+    cannot($line, "two GTID set elements for MariaDB domain $domain") if exists $domains{$domain};
+    $domains{$domain} = "$domain-$server-$seq";
+  }
+  return join ',', map { $domains{$_} } sort { $a <=> $b } keys %domains;
+}
+
+sub native_hash {
+  my ($password) = @_;
+  return '*' . uc sha1_hex(sha1($password));
+}
+
+my @removed = (
+  [qr/\bCHANGE\s+MASTER\b/i,                     "'CHANGE MASTER' was removed in MySQL 8.4 (CHANGE REPLICATION SOURCE TO)"],
+  [qr/\b(?:START|STOP|RESET)\s+SLAVE\b/i,         "'START/STOP/RESET SLAVE' was removed in MySQL 8.4 (… REPLICA)"],
+  [qr/\bSHOW\s+SLAVE\s+(?:STATUS|HOSTS)\b/i,      "'SHOW SLAVE STATUS/HOSTS' was removed in MySQL 8.4 (SHOW REPLICA STATUS)"],
+  [qr/\bSHOW\s+MASTER\s+STATUS\b/i,               "'SHOW MASTER STATUS' was removed in MySQL 8.4 (SHOW BINARY LOG STATUS)"],
+  [qr/\bRESET\s+MASTER\b/i,                       "'RESET MASTER' was removed in MySQL 8.4 (RESET BINARY LOGS AND GTIDS)"],
+  [qr/\bMASTER_[A-Z_]+\s*=/i,                     "MASTER_* options were removed in MySQL 8.4 (SOURCE_*)"],
+  [qr/\bgtid_(?:slave|binlog|current)_pos\b/i,    "gtid_*_pos are MariaDB variables, unknown to MySQL 8.4"],
+  [qr/\bMASTER_USE_GTID\b/i,                      "MASTER_USE_GTID is MariaDB syntax"],
+);
+my %source_opts = map { $_ => 1 }
+  qw(HOST PORT USER PASSWORD CONNECT_RETRY RETRY_COUNT LOG_FILE LOG_POS SSL SSL_CA SSL_CERT SSL_KEY
+  SSL_VERIFY_SERVER_CERT HEARTBEAT_PERIOD DELAY);
+my %ps_tables = map { $_ => 1 } qw(log_status keyring_component_status replication_group_members);
+
+# Statements: split on ';' outside protected tokens; keep the separators.
+my @parts = split /(;)/, $skel, -1;
+my $line = 1;
+my $out = '';
+for my $stmt (@parts) {
+  my $start_line = $line + (() = ($stmt =~ /^(\s*)/)[0] =~ /\n/g);
+  for my $r (@removed) {
+    fail($start_line, $r->[1]) if $stmt =~ $r->[0];
+  }
+  if ($stmt =~ /^\s*CHANGE\s+REPLICATION\s+SOURCE\s+TO\b/i) {
+    $stmt =~ s/^(\s*)CHANGE\s+REPLICATION\s+SOURCE\s+TO\b/$1CHANGE MASTER TO/i;
+    note('CHANGE REPLICATION SOURCE TO -> CHANGE MASTER TO');
+    $stmt =~ s{\bSOURCE_AUTO_POSITION\s*=\s*([01])\b}{
+      note("SOURCE_AUTO_POSITION=$1 -> MASTER_USE_GTID=" . ($1 ? 'slave_pos' : 'no'));
+      'MASTER_USE_GTID=' . ($1 ? 'slave_pos' : 'no')
+    }gie;
+    while ($stmt =~ /\b(SOURCE_([A-Z_]+))\s*=/gi) {
+      cannot($start_line, "option $1 is not emulated by the e2e translation") unless $source_opts{uc $2};
+    }
+    $stmt =~ s/\bSOURCE_([A-Z_]+)(\s*=)/MASTER_$1$2/gi;
+    note('SOURCE_* -> MASTER_*');
+    cannot($start_line, 'GET_SOURCE_PUBLIC_KEY / PRIVILEGE_CHECKS_USER etc. are not emulated')
+      if $stmt =~ /\b(?:GET_SOURCE_PUBLIC_KEY|PRIVILEGE_CHECKS_USER|REQUIRE_ROW_FORMAT|ASSIGN_GTIDS_TO_ANONYMOUS_TRANSACTIONS)\b/i;
+  }
+  if ($stmt =~ s/\bRESET\s+BINARY\s+LOGS\s+AND\s+GTIDS\b/RESET MASTER/i) {
+    note('RESET BINARY LOGS AND GTIDS -> RESET MASTER');
+  }
+  if ($stmt =~ /\bgtid_purged\b/i) {
+    if ($stmt =~ /^(\s*SET\s+(?:GLOBAL\s+|\@\@GLOBAL\.))gtid_purged(\s*=\s*)(\x01\d+\x01)(\s*)$/i) {
+      my ($head, $eq, $tok, $tail) = ($1, $2, $3, $4);
+      my $set = literal_at($tok);
+      fail($start_line, 'gtid_purged needs a string literal') unless defined $set;
+      cannot($start_line, "'+' (append) GTID sets are not emulated") if $set =~ /^\s*\+/;
+      my $pos = to_mariadb_gtid($set, $start_line);
+      push @raw, "'$pos'";
+      push @literals, $pos;
+      $stmt = "${head}gtid_slave_pos$eq\x01$#raw\x01$tail";
+      note("SET GLOBAL gtid_purged='<uuid>:1-N' -> SET GLOBAL gtid_slave_pos='D-S-N'");
+    } elsif ($stmt !~ /\@\@(?:GLOBAL\.)?gtid_purged\b/i) {
+      cannot($start_line, 'only SET GLOBAL gtid_purged=<literal> and reading @@gtid_purged are emulated');
+    }
+  }
+  # GTID_SUBSET(@@GLOBAL.gtid_executed, '<set>'): MariaDB has neither; its gtid_current_pos (per domain the
+  # newer of the binlog and the replica position) stands for gtid_executed, and "subset" means: every domain of it
+  # is in the mapped set with a sequence number no higher.
+  $stmt =~ s{\bGTID_SUBSET\s*\(\s*\@\@(?:GLOBAL\.)?gtid_executed\s*,\s*(\x01\d+\x01)\s*\)}{
+    my $set = literal_at($1);
+    cannot($start_line, 'GTID_SUBSET needs a string literal') unless defined $set;
+    my $pos = to_mariadb_gtid($set, $start_line);
+    my @conds = map {
+      my ($d, undef, $n) = split /-/;
+      "(SUBSTRING_INDEX(t.g, '-', 1) = '$d' AND CAST(SUBSTRING_INDEX(t.g, '-', -1) AS UNSIGNED) <= $n)"
+    } grep { $_ ne '' } split /,/, $pos;
+    my $cond = @conds ? join(' OR ', @conds) : 'FALSE';
+    note("GTID_SUBSET(\@\@GLOBAL.gtid_executed, '<set>') -> per-domain comparison with \@\@GLOBAL.gtid_current_pos");
+    "(SELECT COUNT(*) = 0 FROM JSON_TABLE(CONCAT('[\"', REPLACE(\@\@GLOBAL.gtid_current_pos, ',', '\",\"'), '\"]'), "
+      . "'\$[*]' COLUMNS (g VARCHAR(64) PATH '\$')) AS t WHERE t.g <> '' AND NOT ($cond))"
+  }gie;
+  cannot($start_line, 'gtid_executed / GTID_SUBSET are emulated only as GTID_SUBSET(@@GLOBAL.gtid_executed, <literal>)')
+    if $stmt =~ /\bgtid_executed\b|\bGTID_SUBSET\b/i;
+  if ($stmt =~ /^(\s*)SET\s+(?:GLOBAL\s+|\@\@GLOBAL\.)super_read_only\s*=\s*(ON|OFF|1|0|TRUE|FALSE)\s*$/i) {
+    my ($lead, $v) = ($1, ($2 =~ /^(?:ON|1|TRUE)$/i) ? 1 : 0);
+    $stmt = "${lead}CALL mysql.e2e_set_read_only($v)";
+    note('SET GLOBAL super_read_only = ON|OFF -> CALL mysql.e2e_set_read_only(1|0)');
+  }
+  note('super_read_only -> read_only') if $stmt =~ s/\bsuper_read_only\b/read_only/gi;
+  note('SHOW BINARY LOG STATUS -> SHOW BINLOG STATUS')
+    if $stmt =~ s/\bSHOW\s+BINARY\s+LOG\s+STATUS\b/SHOW BINLOG STATUS/i;
+  if ($stmt =~ /^\s*GRANT\s+SELECT\s+ON\s+performance_schema\.(\w+)\s+TO\b/i && $ps_tables{lc $1}) {
+    note("GRANT SELECT ON performance_schema.$1 -> dropped (no such table in MariaDB)");
+    $stmt =~ s/^(\s*).*$/$1DO 0/s;
+  }
+  if ($stmt =~ /^\s*GRANT\b(.*?)\bON\b/is && $1 =~ /\bBACKUP_ADMIN\b/i) {
+    $stmt =~ s/\bBACKUP_ADMIN\s*,\s*|,\s*BACKUP_ADMIN\b//i;
+    note('GRANT BACKUP_ADMIN -> dropped (MariaDB: BACKUP STAGE needs RELOAD)');
+    if ($stmt =~ /^\s*GRANT\s+BACKUP_ADMIN\s+ON\b/i) {
+      $stmt =~ s/^(\s*).*$/$1DO 0/s;
+    }
+  }
+  if ($stmt =~ /^\s*(?:CREATE|ALTER)\s+USER\b/i) {
+    $stmt =~ s{\bIDENTIFIED\s+BY\s+(\x01\d+\x01)}{
+      my $pw = literal_at($1);
+      fail($start_line, 'IDENTIFIED BY needs a string literal') unless defined $pw;
+      push @raw, "'" . native_hash($pw) . "'";
+      push @literals, undef;
+      note("IDENTIFIED BY '<password>' -> IDENTIFIED BY PASSWORD '<hash>'");
+      "IDENTIFIED BY PASSWORD \x01$#raw\x01"
+    }gie;
+  }
+  $line += () = $stmt =~ /\n/g;
+  $stmt =~ s/\x01(\d+)\x01/$raw[$1]/g;
+  $out .= $stmt;
+}
+# Protected tokens spanning lines were counted as one line above; only the error line numbers depend on it.
+print STDERR 'e2e mysql84 shim: ' . join('; ', @notes) . "\n" if @notes;
+print $out;

@@ -1,0 +1,450 @@
+/**
+ * The walkthrough for the production profile (MySQL 8.4, GTIDs, credentials, restricted pods), with the seed's
+ * steps that apply to it and the checks its extra properties need. Each step returns its evidence or throws.
+ * Secret values are never part of any evidence.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { ReplicaStatus } from '../adapters/types';
+import type { Step, WalkthroughContext } from './walkthrough';
+import type { CmdlineScanner, GeneratedSecret, Hit, Needle } from '../lib/secrets';
+import { scanFiles } from '../lib/secrets';
+import type { Pod } from '../lib/pod';
+import { sleep, waitFor } from '../lib/proc';
+
+/** What the production steps need beyond the workshop's context. */
+export interface ProductionContext extends WalkthroughContext {
+  secrets: GeneratedSecret[];
+  needles: Needle[];
+  scanner: CmdlineScanner;
+  runDir: string;
+}
+
+/**
+ * Files below the run directory that hold a secret on purpose: the Secret volumes, init-mysql's option files, and
+ * the client container's runtime config (its env, MYSQL_PWD from the Secret; containerd keeps env in its metadata).
+ */
+const SECRET_HOLDERS =
+  /^pods\/[^/]+\/(volumes\/(credentials|client-cnf)\/|containers\/mysql-client-\d+\/env$)/;
+/**
+ * Where the server itself keeps the replication password a CHANGE REPLICATION SOURCE gave it: MariaDB in
+ * master.info; MySQL 8.4 in the mysql.slave_master_info table (mysql.ibd) of the same data directory.
+ */
+const SERVER_CREDENTIAL_STORE = /^claims\/data-mysql-\d+\/mysql\/master\.info$/;
+
+export function productionWalkthrough(w: ProductionContext): Step[] {
+  const { sts, client, adapter } = w;
+  const name = (ordinal: number) => `${sts.name}-${ordinal}`;
+  const host = (ordinal: number) => `${name(ordinal)}.${sts.sts.spec.serviceName}`;
+
+  const sql = async (target: string, statements: string): Promise<string> => {
+    const r = await client.run([...adapter.client(target), '-N', '-B'], statements);
+    if (r.code !== 0) throw new Error(`mysql -h ${target} failed (exit ${r.code}): ${r.stderr.trim()}`);
+    return r.stdout.trim();
+  };
+  const replicaStatus = async (ordinal: number): Promise<ReplicaStatus> => {
+    const r = await client.run(adapter.replicaStatusQuery(host(ordinal)));
+    if (r.code !== 0) throw new Error(`replica status of ${name(ordinal)}: ${r.stderr.trim()}`);
+    return adapter.parseReplicaStatus(r.stdout);
+  };
+  const fmtStatus = (s: ReplicaStatus) =>
+    s.configured
+      ? `source=${s.sourceHost} IO=${s.ioRunning} SQL=${s.sqlRunning} Using_Gtid=${s.fields?.Using_Gtid} ` +
+        `Gtid_IO_Pos=${s.fields?.Gtid_IO_Pos} SSL=${s.fields?.Master_SSL_Allowed}${s.lastError ? ` error=${s.lastError}` : ''}`
+      : 'replication NOT configured (SHOW REPLICA STATUS is empty)';
+  const messages = (ordinal: number) =>
+    sql(host(ordinal), 'SELECT message FROM test.messages ORDER BY message');
+  const waitRow = (ordinal: number, row: string, timeoutMs = 20_000) =>
+    waitFor(
+      `'${row}' on ${name(ordinal)}`,
+      timeoutMs,
+      async () => {
+        try {
+          return (await messages(ordinal)).split('\n').includes(row);
+        } catch {
+          return false;
+        }
+      },
+      300,
+    );
+  const pods = () =>
+    [...sts.pods.values()]
+      .map((p) => `${p.name} ${p.readyColumn} restarts=${p.restarts} ip=${p.ip}`)
+      .join('; ');
+  const claimFile = (ordinal: number, rel: string) =>
+    path.join(sts.claimsDir, `data-${sts.name}-${ordinal}`, 'mysql', rel);
+  const fingerprint = (file: string) => {
+    const st = fs.statSync(file);
+    const hash = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16);
+    return `sha256:${hash} ino=${st.ino} mtime=${st.mtime.toISOString()}`;
+  };
+  const serverId = (target: string) => sql(target, 'SELECT @@server_id');
+  const shimNotes = (pod: Pod, container: string) =>
+    pod
+      .logs(container)
+      .split('\n')
+      .filter((l) => /e2e mysql84 shim:|xtrabackup \(e2e shim\): xtrabackup_binlog_info/.test(l));
+  const whenEvent = (pod: Pod, text: string) => pod.events.find((e) => e.includes(text))?.slice(0, 12);
+  /** Every host process in the container's PID namespace, with its /proc status fields. */
+  const containerProcesses = (initPid: number) => {
+    const ns = fs.readlinkSync(`/proc/${initPid}/ns/pid`);
+    const out: { pid: number; comm: string; status: Record<string, string> }[] = [];
+    for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+      try {
+        if (fs.readlinkSync(`/proc/${p}/ns/pid`) !== ns) continue;
+        const status: Record<string, string> = {};
+        for (const line of fs.readFileSync(`/proc/${p}/status`, 'utf8').split('\n')) {
+          const i = line.indexOf(':');
+          if (i > 0) status[line.slice(0, i)] = line.slice(i + 1).trim();
+        }
+        out.push({ pid: Number(p), comm: status.Name, status });
+      } catch {
+        /* gone */
+      }
+    }
+    return out;
+  };
+
+  let orig1Before = '';
+  // CLONE_FROM of the clone-mysql init container: "previous" (the seed's mysql-N-1) or "primary" (mysql-0).
+  const cloneEnv = sts.sts.spec.template.spec.initContainers?.find((c) => c.name === 'clone-mysql')?.env;
+  const cloneFrom = cloneEnv?.find((e) => e.name === 'CLONE_FROM')?.value ?? 'previous';
+
+  return [
+    {
+      id: 'secret',
+      title: 'kubectl create secret generic mysql-credentials (generated per run; values never printed)',
+      run: async () => {
+        const out: string[] = [];
+        for (const s of w.secrets) {
+          for (const [key, value] of Object.entries(s.values)) {
+            const classes = [`'`, `"`, '\\', '$', '`', '#', ';', ' '].filter((c) => value.includes(c));
+            out.push(`${s.object.metadata.name}/${key}: ${value.length} chars incl. ${classes.join(' ')}`);
+          }
+        }
+        return `${out.join('; ')}; command-line sampler running (every process of the host)`;
+      },
+    },
+    {
+      id: 'deploy-3',
+      title:
+        'deploy 3 replicas in order (OrderedReady, startup probes); each replica clones the pod CLONE_FROM names',
+      run: async () => {
+        await sts.reconcile(180_000);
+        const order: string[] = [];
+        for (const ordinal of [1, 2]) {
+          const prevReady = whenEvent(sts.pod(ordinal - 1), 'Ready=true');
+          const created = sts.pod(ordinal).events[0]?.slice(0, 12);
+          if (!prevReady || !created || created < prevReady)
+            throw new Error(
+              `${name(ordinal)} created at ${created} before ${name(ordinal - 1)} Ready at ${prevReady}`,
+            );
+          order.push(`${name(ordinal - 1)} Ready ${prevReady} -> ${name(ordinal)} created ${created}`);
+        }
+        const claims = sts.claims();
+        if (claims.join() !== 'data-mysql-0,data-mysql-1,data-mysql-2') throw new Error(`claims: ${claims}`);
+        const ids = [await serverId(host(0)), await serverId(host(1)), await serverId(host(2))];
+        if (ids.join() !== '100,101,102') throw new Error(`server ids ${ids.join(',')}`);
+        const clones: string[] = [];
+        for (const ordinal of [1, 2]) {
+          const peer = cloneFrom === 'primary' ? name(0) : name(ordinal - 1);
+          const log = sts.pod(ordinal).logs('clone-mysql');
+          if (
+            !log.includes(`streaming a backup from ${peer}.mysql:3307`) ||
+            !log.includes('clone-mysql: done')
+          )
+            throw new Error(`${name(ordinal)} clone-mysql log: ${log}`);
+          clones.push(`${name(ordinal)} <- ${peer}`);
+        }
+        const startups = [0, 1, 2].map(
+          (o) =>
+            `${name(o)} ${
+              sts
+                .pod(o)
+                .events.find((e) => e.includes('startup probe of mysql succeeded'))
+                ?.replace(/^.*after /, '') ?? '?'
+            }`,
+        );
+        return `${pods()}; ${order.join('; ')}; clones (CLONE_FROM=${cloneFrom}): ${clones.join(', ')}; startup probe passed after: ${startups.join(', ')}; claims: ${claims.join(', ')}; server ids ${ids.join(', ')}`;
+      },
+    },
+    {
+      id: 'gtid-replication',
+      title:
+        'replicas run GTID auto-positioned replication from mysql-0 over TLS, configured by the sidecar (translated)',
+      run: async () => {
+        const out: string[] = [];
+        for (const ordinal of [1, 2]) {
+          const s = await replicaStatus(ordinal);
+          if (
+            s.sourceHost !== host(0) ||
+            s.ioRunning !== 'Yes' ||
+            s.sqlRunning !== 'Yes' ||
+            s.fields?.Using_Gtid !== 'Slave_Pos' ||
+            s.fields?.Master_SSL_Allowed !== 'Yes'
+          )
+            throw new Error(`${name(ordinal)}: ${fmtStatus(s)}`);
+          const orig = fs.readFileSync(claimFile(ordinal, 'change_source.sql.orig'), 'utf8').trim();
+          if (!/^RESET BINARY LOGS AND GTIDS;\nSET GLOBAL gtid_purged='[0-9a-f-]+:1-\d+';$/.test(orig))
+            throw new Error(`${name(ordinal)} change_source.sql.orig: ${orig}`);
+          const notes = shimNotes(sts.pod(ordinal), 'xtrabackup');
+          if (!notes.some((n) => n.includes('CHANGE REPLICATION SOURCE TO -> CHANGE MASTER TO')))
+            throw new Error(`${name(ordinal)}: the sidecar's translation notes: ${notes.join(' | ')}`);
+          out.push(`${name(ordinal)}: ${fmtStatus(s)}; change_source.sql.orig: ${orig.replace(/\n/g, ' ')}`);
+        }
+        const served = [0, 1].map((o) =>
+          shimNotes(sts.pod(o), 'xtrabackup')
+            .filter((l) => l.includes('xtrabackup_binlog_info'))
+            .map((l) => `${name(o)} served: ${l.replace(/^.*xtrabackup_binlog_info: /, '')}`)
+            .join(' | '),
+        );
+        const ssl = await sql(host(0), "SHOW GLOBAL STATUS LIKE 'Ssl_finished_accepts'");
+        const notes1 = shimNotes(sts.pod(1), 'xtrabackup').join(' | ');
+        return `${out.join('; ')}; ${served.join('; ')}; mysql-0 ${ssl.replace('\t', '=')}; mysql-1 sidecar SQL translated: ${notes1}`;
+      },
+    },
+    {
+      id: 'repl-user',
+      title: "replication user 'repl'@'%' on every server with the intended grants (as translated)",
+      run: async () => {
+        const expected = ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD', 'REPLICATION SLAVE'];
+        const out: string[] = [];
+        for (const ordinal of [0, 1, 2]) {
+          const grants = (await sql(host(ordinal), "SHOW GRANTS FOR 'repl'@'%'")).split('\n');
+          const m = grants[0]?.match(
+            /^GRANT (.*) ON \*\.\* TO `repl`@`%` IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}'$/,
+          );
+          const privs = m?.[1].split(', ').sort() ?? [];
+          if (grants.length !== 1 || privs.join() !== expected.join())
+            throw new Error(
+              `${name(ordinal)}: ${grants.map((g) => g.replace(/PASSWORD '[^']*'/, "PASSWORD '<redacted>'")).join(' / ')}`,
+            );
+          out.push(`${name(ordinal)}: ${privs.join(', ')}`);
+        }
+        const notes = shimNotes(sts.pod(0), 'xtrabackup').join(' | ');
+        for (const rule of [
+          'BACKUP_ADMIN',
+          'performance_schema.log_status',
+          'performance_schema.keyring_component_status',
+          'performance_schema.replication_group_members',
+          'IDENTIFIED BY',
+        ])
+          if (!notes.includes(rule)) throw new Error(`mysql-0 sidecar notes lack ${rule}: ${notes}`);
+        return `${out.join('; ')} (REPLICATION CLIENT shows as MariaDB's BINLOG MONITOR; BACKUP_ADMIN and the 3 performance_schema grants dropped by the shim); mysql-0 sidecar: ${notes}; repl authenticated: replicas' IO threads and two backups as repl`;
+      },
+    },
+    {
+      id: 'write-read',
+      title:
+        'create test.messages on mysql-0, read it on mysql-1, mysql-2 (cloned from a replica) and mysql-read',
+      run: async () => {
+        await sql(
+          host(0),
+          "CREATE DATABASE test;\nCREATE TABLE test.messages (message VARCHAR(250));\nINSERT INTO test.messages VALUES ('hello, from mysql-client');\n",
+        );
+        for (const ordinal of [1, 2]) await waitRow(ordinal, 'hello, from mysql-client');
+        const viaRead = await sql('mysql-read', 'SELECT * FROM test.messages');
+        const pos = await sql(host(0), 'SELECT @@gtid_binlog_pos');
+        const applied = [
+          await sql(host(1), 'SELECT @@gtid_slave_pos'),
+          await sql(host(2), 'SELECT @@gtid_slave_pos'),
+        ];
+        const binlog = await sql(host(0), 'SHOW BINARY LOG STATUS');
+        return `mysql-1 and mysql-2 have the row; mysql-read answered '${viaRead}'; mysql-0 gtid_binlog_pos ${pos}, replicas' gtid_slave_pos ${applied.join(', ')}; SHOW BINARY LOG STATUS on mysql-0: ${binlog.split('\t').slice(0, 2).join(' ')}`;
+      },
+    },
+    {
+      id: 'replicas-read-only',
+      title: 'replicas reject writes (super_read_only, as read_only + revoke), the primary accepts them',
+      run: async () => {
+        const out: string[] = [];
+        for (const ordinal of [1, 2]) {
+          const r = await client.run(
+            [...adapter.client(host(ordinal))],
+            "INSERT INTO test.messages VALUES ('must fail');",
+          );
+          if (r.code === 0 || !adapter.readOnlyError.test(r.stderr))
+            throw new Error(
+              `${name(ordinal)} accepted a write or failed otherwise: exit ${r.code} ${r.stderr.trim()}`,
+            );
+          out.push(`${name(ordinal)}: ${r.stderr.trim().split('\n').pop()}`);
+        }
+        await sql(host(0), "INSERT INTO test.messages VALUES ('primary accepts writes');");
+        return out.join('; ') + '; mysql-0 accepted the write';
+      },
+    },
+    {
+      id: 'restricted',
+      title:
+        'restricted pods: uid/gid 999 + fsGroup 999, no capabilities, no_new_privs, read-only root (mv /usr/bin/mysql fails), Secret volume 0440 root:999',
+      run: async () => {
+        const out: string[] = [];
+        for (const ordinal of [0, 1, 2]) {
+          const pod = sts.pod(ordinal);
+          for (const c of ['mysql', 'xtrabackup']) {
+            const proc = pod.container(c);
+            const procs = containerProcesses(proc.initPid);
+            for (const p of procs) {
+              const s = p.status;
+              const ok =
+                s.Uid.split(/\s+/).every((x) => x === '999') &&
+                s.Gid.split(/\s+/).every((x) => x === '999') &&
+                s.Groups === '999' &&
+                [s.CapInh, s.CapPrm, s.CapEff, s.CapBnd, s.CapAmb].every((x) => /^0+$/.test(x)) &&
+                s.NoNewPrivs === '1';
+              if (!ok)
+                throw new Error(
+                  `${pod.name}/${c} pid ${p.pid} (${p.comm}): Uid ${s.Uid} Gid ${s.Gid} Groups ${s.Groups} CapEff ${s.CapEff} CapBnd ${s.CapBnd} NoNewPrivs ${s.NoNewPrivs}`,
+                );
+            }
+            for (const target of ['/e2e-write-test', '/usr/bin/e2e-write-test', '/etc/e2e-write-test']) {
+              const r = await proc.exec(['touch', target], 5_000);
+              if (r.code === 0 || !/Read-only file system/.test(r.stderr))
+                throw new Error(`${pod.name}/${c}: touch ${target}: exit ${r.code} ${r.stderr.trim()}`);
+            }
+            const tmp = await proc.exec(
+              ['bash', '-c', 'touch /tmp/e2e-w && rm /tmp/e2e-w && id -u && id -G'],
+              5_000,
+            );
+            if (tmp.code !== 0 || tmp.stdout.trim().split('\n').join(' ') !== '999 999')
+              throw new Error(
+                `${pod.name}/${c}: /tmp (emptyDir) not writable or id wrong: ${tmp.stdout} ${tmp.stderr}`,
+              );
+            const cred = await proc.exec(
+              [
+                'bash',
+                '-c',
+                'test -r /etc/mysql/credentials/root-password && stat -L -c "%a %u:%g" /etc/mysql/credentials/root-password /etc/mysql/credentials/replication-password && readlink /etc/mysql/credentials/..data',
+              ],
+              5_000,
+            );
+            const credLines = cred.stdout.trim().split('\n');
+            if (
+              cred.code !== 0 ||
+              credLines[0] !== '440 0:999' ||
+              credLines[1] !== '440 0:999' ||
+              !/^\.\.\d{4}_/.test(credLines[2] ?? '')
+            )
+              throw new Error(`${pod.name}/${c} credentials volume: ${cred.stdout} ${cred.stderr}`);
+            if (ordinal === 0 && c === 'mysql')
+              out.push(
+                `mysql-0/mysql processes ${procs.map((p) => `${p.comm}(${p.status.Uid.split(/\s+/)[0]}:${p.status.Gid.split(/\s+/)[0]} groups ${p.status.Groups} CapEff ${p.status.CapEff} NoNewPrivs ${p.status.NoNewPrivs} Seccomp ${p.status.Seccomp})`).join(', ')}`,
+              );
+          }
+          out.push(
+            `${pod.name}: ${['mysql', 'xtrabackup'].map((c) => `${c} ${containerProcesses(pod.container(c).initPid).length} procs ok`).join(', ')}`,
+          );
+        }
+        // Init containers have exited: what they wrote shows who they ran as.
+        const p1 = sts.pod(1);
+        const cnf = path.join(p1.dir, 'volumes', 'client-cnf', 'root.cnf');
+        const st = fs.statSync(cnf);
+        if (st.uid !== 999 || (st.mode & 0o777) !== 0o600)
+          throw new Error(`root.cnf: uid ${st.uid} mode ${(st.mode & 0o777).toString(8)}`);
+        const foreign: string[] = [];
+        const walk = (p: string) => {
+          const s = fs.lstatSync(p);
+          if (s.uid !== 999) foreign.push(`${path.relative(sts.claimsDir, p)} uid ${s.uid}`);
+          if (s.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+        };
+        walk(path.join(sts.claimsDir, 'data-mysql-2', 'mysql'));
+        if (foreign.length)
+          throw new Error(`files in mysql-2's data dir not owned by 999: ${foreign.slice(0, 5).join(', ')}`);
+        const mv = await p1.container('mysql').exec(['mv', '/usr/bin/mysql', '/usr/bin/mysql.off'], 5_000);
+        if (mv.code === 0 || !/Read-only file system/.test(mv.stderr))
+          throw new Error(`mv /usr/bin/mysql: exit ${mv.code} ${mv.stderr}`);
+        await sleep(6_000);
+        if (p1.readyColumn !== '2/2' || p1.restarts !== 0)
+          throw new Error(`mysql-1 after the failed mv: ${p1.readyColumn} restarts=${p1.restarts}`);
+        return `${out.join('; ')}; touch / /usr/bin /etc: "Read-only file system" in all 6 containers, /tmp (emptyDir) writable; credentials: 440 0:999 via ..data; init-mysql wrote root.cnf as uid 999 mode 600; every file clone-mysql wrote on mysql-2 is uid 999; kubectl exec mysql-1 -c mysql -- mv /usr/bin/mysql /usr/bin/mysql.off: "${mv.stderr.trim()}" (exit ${mv.code}), mysql-1 stays ${p1.readyColumn} restarts=${p1.restarts}; seccomp RuntimeDefault NOT applied by the harness`;
+      },
+    },
+    {
+      id: 'delete-pod',
+      title:
+        'delete pod mysql-1 (claim kept), write meanwhile, recreate: no re-clone, no second CHANGE REPLICATION SOURCE, catches up',
+      run: async () => {
+        const orig = claimFile(1, 'change_source.sql.orig');
+        orig1Before = fingerprint(orig);
+        const oldIp = sts.pod(1).ip;
+        const t = Date.now();
+        await sts.deletePod(1);
+        const deleteSecs = ((Date.now() - t) / 1000).toFixed(1);
+        await sql(host(0), "INSERT INTO test.messages VALUES ('written while mysql-1 was deleted');");
+        const primaryPos = await sql(host(0), 'SELECT @@gtid_binlog_pos');
+        await sts.reconcile(120_000);
+        const p1 = sts.pod(1);
+        await waitRow(1, 'written while mysql-1 was deleted');
+        const clone = p1.logs('clone-mysql');
+        if (!/already holds a database; nothing to clone/.test(clone))
+          throw new Error(`clone-mysql log: ${clone}`);
+        const sidecar = p1.logs('xtrabackup');
+        if (/starting replication|CHANGE REPLICATION SOURCE|CHANGE MASTER/i.test(sidecar))
+          throw new Error(`the sidecar configured replication again: ${sidecar}`);
+        const after = fingerprint(orig);
+        if (after !== orig1Before)
+          throw new Error(`change_source.sql.orig changed: ${orig1Before} -> ${after}`);
+        const applied = await waitFor(
+          'mysql-1 to reach the primary GTID position',
+          20_000,
+          async () => {
+            const pos = await sql(host(1), 'SELECT @@gtid_slave_pos');
+            return pos === primaryPos ? pos : undefined;
+          },
+          300,
+        );
+        const s1 = await replicaStatus(1);
+        if (s1.ioRunning !== 'Yes' || s1.sqlRunning !== 'Yes') throw new Error(fmtStatus(s1));
+        return `deleted in ${deleteSecs}s (grace 120s); recreated with IP ${oldIp} -> ${p1.ip}; clone-mysql: "nothing to clone"; new sidecar log has no CHANGE REPLICATION SOURCE; change_source.sql.orig unchanged (${after}); mysql-1 gtid_slave_pos ${applied} = mysql-0 gtid_binlog_pos ${primaryPos}; ${fmtStatus(s1)}`;
+      },
+    },
+    {
+      id: 'read-path',
+      title: 'mysql-read spreads reads over the Ready pods (server ids 100, 101, 102)',
+      run: async () => {
+        const seen: string[] = [];
+        for (let i = 0; i < 15; i++) seen.push(await serverId('mysql-read'));
+        const distinct = [...new Set(seen)].sort();
+        if (distinct.some((id) => !['100', '101', '102'].includes(id)) || distinct.length < 2)
+          throw new Error(`mysql-read answered from ${seen.join(',')}`);
+        const rows = await sql('mysql-read', 'SELECT COUNT(*) FROM test.messages');
+        return `15 connections answered by ${seen.join(',')} (distinct: ${distinct.join(', ')}); COUNT(*) via mysql-read = ${rows}`;
+      },
+    },
+    {
+      id: 'scale-2',
+      title: 'scale 3 -> 2: mysql-2 goes, its claim and data remain',
+      run: async () => {
+        await sts.scale(2, 150_000);
+        await sleep(100);
+        if (sts.pods.has(2)) throw new Error('mysql-2 still exists');
+        const claims = sts.claims();
+        const data = claimFile(2, 'test/messages.ibd');
+        if (!claims.includes('data-mysql-2') || !fs.existsSync(data))
+          throw new Error(`claims ${claims}; ${data} missing`);
+        return `pods: ${pods()}; claims: ${claims.join(', ')}; ${path.relative(sts.claimsDir, data)} is ${fs.statSync(data).size} bytes`;
+      },
+    },
+    {
+      id: 'no-secrets',
+      title:
+        'no password on any command line (sampled during the whole run) nor in data directories, logs or anything else the run wrote',
+      run: async () => {
+        w.scanner.scanOnce();
+        w.scanner.stop();
+        const cmd = w.scanner.hits;
+        const files = scanFiles(w.runDir, w.needles);
+        const fmt = (h: Hit[]) => [...new Set(h.map((x) => `${x.where}: ${x.needle}`))].join('; ');
+        const expected = files.hits.filter((h) => SECRET_HOLDERS.test(h.where));
+        const serverStore = files.hits.filter((h) => SERVER_CREDENTIAL_STORE.test(h.where));
+        const bad = files.hits.filter(
+          (h) => !SECRET_HOLDERS.test(h.where) && !SERVER_CREDENTIAL_STORE.test(h.where),
+        );
+        if (cmd.length || bad.length)
+          throw new Error(`command lines: ${fmt(cmd) || 'clean'}; files: ${fmt(bad) || 'clean'}`);
+        return `${w.scanner.scans} samples of /proc/*/cmdline, ${w.scanner.distinctProcesses} distinct command lines: no password (as is, SQL- or option-file-escaped); ${files.files} files (${(files.bytes / 1e6).toFixed(0)} MB) under the run dir: only the Secret volumes and init-mysql's option files (${new Set(expected.map((h) => h.where.split('/').slice(0, 4).join('/'))).size} volumes) and the server's own replication-credential store (${[...new Set(serverStore.map((h) => h.where))].join(', ') || 'none'}; MySQL 8.4 keeps the same in mysql.slave_master_info) hold one; binary logs, relay logs, change_source.sql.*, logs: clean`;
+      },
+    },
+  ];
+}

@@ -43,6 +43,15 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
     if (r.code !== 0) throw new Error(`mysql -h ${target} failed (exit ${r.code}): ${r.stderr.trim()}`);
     return r.stdout.trim();
   };
+  /**
+   * Harness inspection in MariaDB's own terms (its gtid_*_pos variables), bypassing the MySQL 8.4 shim on purpose:
+   * evidence about the emulation, not a step a user would run.
+   */
+  const inspect = async (target: string, statement: string): Promise<string> => {
+    const r = await client.run(['mariadb', '-uroot', '-h', target, '-N', '-B', '-e', statement]);
+    if (r.code !== 0) throw new Error(`inspect ${target}: ${r.stderr.trim()}`);
+    return r.stdout.trim();
+  };
   const replicaStatus = async (ordinal: number): Promise<ReplicaStatus> => {
     const r = await client.run(adapter.replicaStatusQuery(host(ordinal)));
     if (r.code !== 0) throw new Error(`replica status of ${name(ordinal)}: ${r.stderr.trim()}`);
@@ -236,8 +245,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
     },
     {
       id: 'write-read',
-      title:
-        'create test.messages on mysql-0, read it on mysql-1, mysql-2 (cloned from a replica) and mysql-read',
+      title: 'create test.messages on mysql-0, read it on mysql-1, mysql-2 and through mysql-read',
       run: async () => {
         await sql(
           host(0),
@@ -245,10 +253,10 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         );
         for (const ordinal of [1, 2]) await waitRow(ordinal, 'hello, from mysql-client');
         const viaRead = await sql('mysql-read', 'SELECT * FROM test.messages');
-        const pos = await sql(host(0), 'SELECT @@gtid_binlog_pos');
+        const pos = await inspect(host(0), 'SELECT @@gtid_binlog_pos');
         const applied = [
-          await sql(host(1), 'SELECT @@gtid_slave_pos'),
-          await sql(host(2), 'SELECT @@gtid_slave_pos'),
+          await inspect(host(1), 'SELECT @@gtid_slave_pos'),
+          await inspect(host(2), 'SELECT @@gtid_slave_pos'),
         ];
         const binlog = await sql(host(0), 'SHOW BINARY LOG STATUS');
         return `mysql-1 and mysql-2 have the row; mysql-read answered '${viaRead}'; mysql-0 gtid_binlog_pos ${pos}, replicas' gtid_slave_pos ${applied.join(', ')}; SHOW BINARY LOG STATUS on mysql-0: ${binlog.split('\t').slice(0, 2).join(' ')}`;
@@ -348,7 +356,9 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
           if (s.uid !== 999) foreign.push(`${path.relative(sts.claimsDir, p)} uid ${s.uid}`);
           if (s.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
         };
-        walk(path.join(sts.claimsDir, 'data-mysql-2', 'mysql'));
+        // The subPath directory itself is the kubelet's (root-owned, fsGroup 999); everything in it is the pod's.
+        const dataDir2 = path.join(sts.claimsDir, 'data-mysql-2', 'mysql');
+        for (const e of fs.readdirSync(dataDir2)) walk(path.join(dataDir2, e));
         if (foreign.length)
           throw new Error(`files in mysql-2's data dir not owned by 999: ${foreign.slice(0, 5).join(', ')}`);
         const mv = await p1.container('mysql').exec(['mv', '/usr/bin/mysql', '/usr/bin/mysql.off'], 5_000);
@@ -372,7 +382,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         await sts.deletePod(1);
         const deleteSecs = ((Date.now() - t) / 1000).toFixed(1);
         await sql(host(0), "INSERT INTO test.messages VALUES ('written while mysql-1 was deleted');");
-        const primaryPos = await sql(host(0), 'SELECT @@gtid_binlog_pos');
+        const primaryPos = await inspect(host(0), 'SELECT @@gtid_binlog_pos');
         await sts.reconcile(120_000);
         const p1 = sts.pod(1);
         await waitRow(1, 'written while mysql-1 was deleted');
@@ -389,7 +399,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
           'mysql-1 to reach the primary GTID position',
           20_000,
           async () => {
-            const pos = await sql(host(1), 'SELECT @@gtid_slave_pos');
+            const pos = await inspect(host(1), 'SELECT @@gtid_slave_pos');
             return pos === primaryPos ? pos : undefined;
           },
           300,

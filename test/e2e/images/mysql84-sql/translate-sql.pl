@@ -194,7 +194,8 @@ for my $stmt (@parts) {
   cannot($start_line, 'gtid_executed / GTID_SUBSET are emulated only as GTID_SUBSET(@@GLOBAL.gtid_executed, <literal>)')
     if $stmt =~ /\bgtid_executed\b|\bGTID_SUBSET\b/i;
   if ($stmt =~ /^(\s*)SET\s+(?:GLOBAL\s+|\@\@GLOBAL\.)super_read_only\s*=\s*(ON|OFF|1|0|TRUE|FALSE)\s*$/i) {
-    my ($lead, $v) = ($1, ($2 =~ /^(?:ON|1|TRUE)$/i) ? 1 : 0);
+    my ($lead, $value) = ($1, $2);
+    my $v = ($value =~ /^(?:ON|1|TRUE)$/i) ? 1 : 0;
     $stmt = "${lead}CALL mysql.e2e_set_read_only($v)";
     note('SET GLOBAL super_read_only = ON|OFF -> CALL mysql.e2e_set_read_only(1|0)');
   }

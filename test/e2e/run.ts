@@ -45,6 +45,13 @@ const REQUIRED_TOOLS = [
 
 type Mode = 'positive' | 'negative';
 
+/**
+ * Steps the negative control leaves out: they do not lead to the step it must fail, and the pod
+ * deletion alone costs the seed sidecar's 30 s grace period (its ncat ignores SIGTERM), which would
+ * push `--all` past three minutes.
+ */
+const NEGATIVE_CONTROL_SKIPS = new Set(['client-missing', 'delete-pod']);
+
 interface Options {
   profile: string;
   /** profile + mode of each run, in order */
@@ -245,6 +252,12 @@ async function runMode(opts: Options, profile: string, mode: Mode): Promise<bool
         : walkthrough(context);
     stepCount = steps.length;
     for (const step of steps) {
+      if (mode === 'negative' && NEGATIVE_CONTROL_SKIPS.has(step.id)) {
+        log(
+          `--- ${step.id}: skipped in the negative control (not on the path to the replica-of-replica bug)`,
+        );
+        continue;
+      }
       const t = Date.now();
       log(`--- ${step.id}: ${step.title}`);
       let result: StepResult;

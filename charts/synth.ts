@@ -118,6 +118,14 @@ function selectProfiles(
   only?: readonly string[],
 ): string[] {
   const known = Object.keys(profiles);
+  for (const [key, config] of Object.entries(profiles)) {
+    if (config.profile !== key) {
+      throw new UsageError(
+        `Profile "${key}" has profile: "${config.profile}"; they must match, since the key names the folder ` +
+          'dist/<key>/ and the Argo CD Application syncs dist/<profile>/.',
+      );
+    }
+  }
   if (only === undefined || only.length === 0) return known;
   const unknown = only.filter((n) => !known.includes(n));
   if (unknown.length > 0) {

@@ -72,6 +72,18 @@ describe('synthesize()', () => {
     }
   });
 
+  test('fails if a profile is registered under another name than its own', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-key-'));
+    try {
+      expect(() => synthesize({ profiles: { staging: workshop }, distDir: dir })).toThrow(
+        'Profile "staging" has profile: "workshop"; they must match',
+      );
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('does not let the cdk8s construct metadata file into the published folder', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-meta-'));
     const saved = process.env.CDK8S_RECORD_CONSTRUCT_METADATA;

@@ -4,18 +4,15 @@
  * SQL (images/mysql84-sql/translate-sql.pl). The image layers are in test/e2e/images/{mysql84,
  * percona-xtrabackup84}/rootfs; README.md ("production profile (MySQL 8.4)") lists every translation and its cost.
  */
-import * as fs from 'fs';
 import * as path from 'path';
-import { execFileSync } from 'child_process';
-import type { FlavorAdapter, ImageConfig, ReplicaStatus, UserSecret } from './types';
+import type { FlavorAdapter, ReplicaStatus, UserSecret } from './types';
 import type { EnvVar } from '../lib/manifest';
+import { IMAGES_DIR, MysqlImagesAdapter } from './images';
 
-const IMAGES_DIR = path.join(__dirname, '..', 'images');
 const TRANSLATOR = path.join(IMAGES_DIR, 'mysql84-sql', 'translate-sql.pl');
-const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** MySQL 8.4 + XtraBackup 8.4 on MariaDB. */
-export class Mysql84Adapter implements FlavorAdapter {
+export class Mysql84Adapter extends MysqlImagesAdapter implements FlavorAdapter {
   readonly description =
     'mysql84: mysql:8.4 + percona-xtrabackup:8.4, emulated on Debian MariaDB 10.11 with a MySQL 8.4 SQL translation layer';
   readonly clientImage = 'mysql:8.4';
@@ -34,62 +31,17 @@ export class Mysql84Adapter implements FlavorAdapter {
   readonly clientEnv: EnvVar[] = [
     { name: 'MYSQL_PWD', valueFrom: { secretKeyRef: { name: 'mysql-credentials', key: 'root-password' } } },
   ];
-  private layers = new Map<string, string>();
-
-  prepare(dir: string): void {
-    for (const name of ['mysql84', 'percona-xtrabackup84']) {
-      const target = path.join(dir, name);
-      execFileSync('cp', ['-a', path.join(IMAGES_DIR, name, 'rootfs'), target]);
-      for (const sub of [
-        'usr/local/bin',
-        'usr/local/sbin',
-        'etc/mysql/conf.d',
-        'usr/bin',
-        'usr/sbin',
-        'usr/lib/e2e-mysql84',
-        'etc',
-      ]) {
-        fs.mkdirSync(path.join(target, sub), { recursive: true });
-      }
-      fs.copyFileSync(TRANSLATOR, path.join(target, 'usr/lib/e2e-mysql84/translate-sql.pl'));
-      execFileSync('chown', ['-R', '0:0', target]);
-      execFileSync('chmod', ['-R', 'go-w,a+rX', target]);
-      this.layers.set(name, target);
-    }
-  }
-
-  image(ref: string): ImageConfig {
-    if (/^(docker\.io\/)?(library\/)?mysql:8\.4(\b|$)/.test(ref)) {
-      return {
-        ref,
-        layer: this.layer('mysql84'),
-        opaqueDirs: ['/usr/local', '/etc/mysql'],
-        entrypoint: ['docker-entrypoint.sh'],
-        cmd: ['mysqld'],
-        env: { PATH, MYSQL_MAJOR: '8.4' },
-        workingDir: '/',
-        user: { uid: 0, gid: 0 },
-        dirs: [
-          { path: '/var/lib/mysql', mode: '1777', uid: 999, gid: 999 },
-          { path: '/var/run/mysqld', mode: '1777', uid: 999, gid: 999 },
-          { path: '/var/lib/mysql-files', mode: '0750', uid: 999, gid: 999 },
-        ],
-      };
-    }
-    if (/^(docker\.io\/)?percona\/percona-xtrabackup:8\.4(\b|$)/.test(ref)) {
-      return {
-        ref,
-        layer: this.layer('percona-xtrabackup84'),
-        opaqueDirs: ['/usr/local', '/etc/mysql'],
-        entrypoint: [],
-        cmd: ['/usr/bin/xtrabackup'],
-        env: { PATH },
-        workingDir: '/',
-        user: { uid: 1001, gid: 1001 },
-        dirs: [],
-      };
-    }
-    throw new Error(`the mysql84 adapter does not emulate image ${ref}`);
+  constructor() {
+    super({
+      adapter: 'mysql84',
+      mysql: { layer: 'mysql84', version: '8.4', mysqlFilesMode: '0750' },
+      xtrabackup: { layer: 'percona-xtrabackup84', version: '8.4' },
+      layers: {
+        chmod: 'go-w,a+rX',
+        extraDirs: ['usr/lib/e2e-mysql84'],
+        files: { 'usr/lib/e2e-mysql84/translate-sql.pl': TRANSLATOR },
+      },
+    });
   }
 
   /** `SHOW REPLICA STATUS` is MySQL 8.4 syntax that MariaDB 10.11 also has; its fields keep MariaDB's names. */
@@ -117,11 +69,5 @@ export class Mysql84Adapter implements FlavorAdapter {
 
   client(host: string): string[] {
     return ['mysql', '-uroot', '-h', host];
-  }
-
-  private layer(name: string): string {
-    const layer = this.layers.get(name);
-    if (!layer) throw new Error(`image layers not prepared (call prepare first)`);
-    return layer;
   }
 }

@@ -3,11 +3,11 @@
  * steps that apply to it and the checks its extra properties need. Each step returns its evidence or throws.
  * Secret values are never part of any evidence.
  */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ReplicaStatus } from '../adapters/types';
-import type { Step, WalkthroughContext } from './walkthrough';
+import { replicasReadOnlyStep, scaleTo2Step, stepHelpers } from './common';
+import type { Step, WalkthroughContext } from './common';
 import type { CmdlineScanner, GeneratedSecret, Hit, Needle } from '../lib/secrets';
 import { scanFiles } from '../lib/secrets';
 import type { Pod } from '../lib/pod';
@@ -34,15 +34,10 @@ const SECRET_HOLDERS =
 const SERVER_CREDENTIAL_STORE = /^claims\/data-mysql-\d+\/mysql\/master\.info$/;
 
 export function productionWalkthrough(w: ProductionContext): Step[] {
-  const { sts, client, adapter } = w;
-  const name = (ordinal: number) => `${sts.name}-${ordinal}`;
-  const host = (ordinal: number) => `${name(ordinal)}.${sts.sts.spec.serviceName}`;
+  const { sts, client } = w;
+  const h = stepHelpers(w);
+  const { name, host, sql, replicaStatus, waitRow, pods, claimFile, fingerprint, serverId } = h;
 
-  const sql = async (target: string, statements: string): Promise<string> => {
-    const r = await client.run([...adapter.client(target), '-N', '-B'], statements);
-    if (r.code !== 0) throw new Error(`mysql -h ${target} failed (exit ${r.code}): ${r.stderr.trim()}`);
-    return r.stdout.trim();
-  };
   /**
    * Harness inspection in MariaDB's own terms (its gtid_*_pos variables), bypassing the MySQL 8.4 shim on purpose:
    * evidence about the emulation, not a step a user would run.
@@ -52,43 +47,11 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
     if (r.code !== 0) throw new Error(`inspect ${target}: ${r.stderr.trim()}`);
     return r.stdout.trim();
   };
-  const replicaStatus = async (ordinal: number): Promise<ReplicaStatus> => {
-    const r = await client.run(adapter.replicaStatusQuery(host(ordinal)));
-    if (r.code !== 0) throw new Error(`replica status of ${name(ordinal)}: ${r.stderr.trim()}`);
-    return adapter.parseReplicaStatus(r.stdout);
-  };
   const fmtStatus = (s: ReplicaStatus) =>
     s.configured
       ? `source=${s.sourceHost} IO=${s.ioRunning} SQL=${s.sqlRunning} Using_Gtid=${s.fields?.Using_Gtid} ` +
         `Gtid_IO_Pos=${s.fields?.Gtid_IO_Pos} SSL=${s.fields?.Master_SSL_Allowed}${s.lastError ? ` error=${s.lastError}` : ''}`
       : 'replication NOT configured (SHOW REPLICA STATUS is empty)';
-  const messages = (ordinal: number) =>
-    sql(host(ordinal), 'SELECT message FROM test.messages ORDER BY message');
-  const waitRow = (ordinal: number, row: string, timeoutMs = 20_000) =>
-    waitFor(
-      `'${row}' on ${name(ordinal)}`,
-      timeoutMs,
-      async () => {
-        try {
-          return (await messages(ordinal)).split('\n').includes(row);
-        } catch {
-          return false;
-        }
-      },
-      300,
-    );
-  const pods = () =>
-    [...sts.pods.values()]
-      .map((p) => `${p.name} ${p.readyColumn} restarts=${p.restarts} ip=${p.ip}`)
-      .join('; ');
-  const claimFile = (ordinal: number, rel: string) =>
-    path.join(sts.claimsDir, `data-${sts.name}-${ordinal}`, 'mysql', rel);
-  const fingerprint = (file: string) => {
-    const st = fs.statSync(file);
-    const hash = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16);
-    return `sha256:${hash} ino=${st.ino} mtime=${st.mtime.toISOString()}`;
-  };
-  const serverId = (target: string) => sql(target, 'SELECT @@server_id');
   const shimNotes = (pod: Pod, container: string) =>
     pod
       .logs(container)
@@ -262,26 +225,11 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         return `mysql-1 and mysql-2 have the row; mysql-read answered '${viaRead}'; mysql-0 gtid_binlog_pos ${pos}, replicas' gtid_slave_pos ${applied.join(', ')}; SHOW BINARY LOG STATUS on mysql-0: ${binlog.split('\t').slice(0, 2).join(' ')}`;
       },
     },
-    {
-      id: 'replicas-read-only',
-      title: 'replicas reject writes (super_read_only, as read_only + revoke), the primary accepts them',
-      run: async () => {
-        const out: string[] = [];
-        for (const ordinal of [1, 2]) {
-          const r = await client.run(
-            [...adapter.client(host(ordinal))],
-            "INSERT INTO test.messages VALUES ('must fail');",
-          );
-          if (r.code === 0 || !adapter.readOnlyError.test(r.stderr))
-            throw new Error(
-              `${name(ordinal)} accepted a write or failed otherwise: exit ${r.code} ${r.stderr.trim()}`,
-            );
-          out.push(`${name(ordinal)}: ${r.stderr.trim().split('\n').pop()}`);
-        }
-        await sql(host(0), "INSERT INTO test.messages VALUES ('primary accepts writes');");
-        return out.join('; ') + '; mysql-0 accepted the write';
-      },
-    },
+    replicasReadOnlyStep(
+      w,
+      h,
+      'replicas reject writes (super_read_only, as read_only + revoke), the primary accepts them',
+    ),
     {
       id: 'restricted',
       title:
@@ -386,15 +334,13 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         await sts.reconcile(120_000);
         const p1 = sts.pod(1);
         await waitRow(1, 'written while mysql-1 was deleted');
-        const clone = p1.logs('clone-mysql');
-        if (!/already holds a database; nothing to clone/.test(clone))
-          throw new Error(`clone-mysql log: ${clone}`);
-        const sidecar = p1.logs('xtrabackup');
-        if (/starting replication|CHANGE REPLICATION SOURCE|CHANGE MASTER/i.test(sidecar))
-          throw new Error(`the sidecar configured replication again: ${sidecar}`);
-        const after = fingerprint(orig);
-        if (after !== orig1Before)
-          throw new Error(`change_source.sql.orig changed: ${orig1Before} -> ${after}`);
+        const after = h.keptState(
+          p1,
+          orig,
+          orig1Before,
+          /starting replication|CHANGE REPLICATION SOURCE|CHANGE MASTER/i,
+          'configured replication',
+        );
         const applied = await waitFor(
           'mysql-1 to reach the primary GTID position',
           20_000,
@@ -413,29 +359,11 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
       id: 'read-path',
       title: 'mysql-read spreads reads over the Ready pods (server ids 100, 101, 102)',
       run: async () => {
-        const seen: string[] = [];
-        for (let i = 0; i < 15; i++) seen.push(await serverId('mysql-read'));
-        const distinct = [...new Set(seen)].sort();
-        if (distinct.some((id) => !['100', '101', '102'].includes(id)) || distinct.length < 2)
-          throw new Error(`mysql-read answered from ${seen.join(',')}`);
-        const rows = await sql('mysql-read', 'SELECT COUNT(*) FROM test.messages');
+        const { seen, distinct, rows } = await h.readSpread();
         return `15 connections answered by ${seen.join(',')} (distinct: ${distinct.join(', ')}); COUNT(*) via mysql-read = ${rows}`;
       },
     },
-    {
-      id: 'scale-2',
-      title: 'scale 3 -> 2: mysql-2 goes, its claim and data remain',
-      run: async () => {
-        await sts.scale(2, 150_000);
-        await sleep(100);
-        if (sts.pods.has(2)) throw new Error('mysql-2 still exists');
-        const claims = sts.claims();
-        const data = claimFile(2, 'test/messages.ibd');
-        if (!claims.includes('data-mysql-2') || !fs.existsSync(data))
-          throw new Error(`claims ${claims}; ${data} missing`);
-        return `pods: ${pods()}; claims: ${claims.join(', ')}; ${path.relative(sts.claimsDir, data)} is ${fs.statSync(data).size} bytes`;
-      },
-    },
+    scaleTo2Step(w, h, 'scale 3 -> 2: mysql-2 goes, its claim and data remain', 150_000),
     {
       id: 'no-secrets',
       title:

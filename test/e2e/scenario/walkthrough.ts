@@ -2,86 +2,27 @@
  * The seed walkthrough (the EKS workshop page's kubectl steps) as harness steps. Each step returns its evidence
  * as text or throws; the runner prints PASS/FAIL with the evidence and the step's duration.
  */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as path from 'path';
-import type { FlavorAdapter, ReplicaStatus } from '../adapters/types';
-import type { Cluster, ClientPod, StatefulSetController } from '../lib/cluster';
-import { sleep, waitFor } from '../lib/proc';
+import type { ReplicaStatus } from '../adapters/types';
+import { waitFor } from '../lib/proc';
+import { replicasReadOnlyStep, scaleTo2Step, stepHelpers } from './common';
+import type { Step, WalkthroughContext } from './common';
 
-/** One step of the walkthrough. */
-export interface Step {
-  id: string;
-  title: string;
-  run: () => Promise<string>;
-}
-
-/** What the steps share. */
-export interface WalkthroughContext {
-  cluster: Cluster;
-  sts: StatefulSetController;
-  client: ClientPod;
-  adapter: FlavorAdapter;
-}
+export type { Step, WalkthroughContext } from './common';
 
 /** The step whose failure the negative control expects. */
 export const REPLICA_OF_REPLICA_STEP = 'scale-3-replication';
 
 /** Builds the steps; `timeouts` bound every wait. */
 export function walkthrough(w: WalkthroughContext): Step[] {
-  const { sts, client, adapter } = w;
-  const name = (ordinal: number) => `${sts.name}-${ordinal}`;
-  const host = (ordinal: number) => `${name(ordinal)}.${sts.sts.spec.serviceName}`;
-
-  /** Runs SQL through the client pod; throws with the client's error unless it succeeds. */
-  const sql = async (target: string, statements: string): Promise<string> => {
-    const r = await client.run([...adapter.client(target), '-N', '-B'], statements);
-    if (r.code !== 0) throw new Error(`mysql -h ${target} failed (exit ${r.code}): ${r.stderr.trim()}`);
-    return r.stdout.trim();
-  };
-  const replicaStatus = async (ordinal: number): Promise<ReplicaStatus> => {
-    const r = await client.run(adapter.replicaStatusQuery(host(ordinal)));
-    if (r.code !== 0) throw new Error(`replica status of ${name(ordinal)}: ${r.stderr.trim()}`);
-    return adapter.parseReplicaStatus(r.stdout);
-  };
+  const { sts } = w;
+  const h = stepHelpers(w);
+  const { name, host, sql, replicaStatus, messages, waitRow, pods, claimFile, serverId, readPath } = h;
   const fmtStatus = (s: ReplicaStatus) =>
     s.configured
       ? `source=${s.sourceHost} IO=${s.ioRunning} SQL=${s.sqlRunning} file=${s.sourceLogFile} ` +
         `read_pos=${s.readSourceLogPos} exec_pos=${s.execSourceLogPos}${s.lastError ? ` error=${s.lastError}` : ''}`
       : 'replication NOT configured (SHOW SLAVE STATUS is empty)';
-  const messages = (ordinal: number) =>
-    sql(host(ordinal), 'SELECT message FROM test.messages ORDER BY message');
-  /** Waits until `row` is visible on the pod. */
-  const waitRow = (ordinal: number, row: string, timeoutMs = 20_000) =>
-    waitFor(
-      `'${row}' on ${name(ordinal)}`,
-      timeoutMs,
-      async () => {
-        try {
-          return (await messages(ordinal)).split('\n').includes(row);
-        } catch {
-          return false;
-        }
-      },
-      300,
-    );
-  const pods = () =>
-    [...sts.pods.values()]
-      .map((p) => `${p.name} ${p.readyColumn} restarts=${p.restarts} ip=${p.ip}`)
-      .join('; ');
-  const claimFile = (ordinal: number, rel: string) =>
-    path.join(sts.claimsDir, `data-${sts.name}-${ordinal}`, 'mysql', rel);
-  const fileFingerprint = (file: string) => {
-    const st = fs.statSync(file);
-    const hash = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16);
-    return `sha256:${hash} ino=${st.ino} mtime=${st.mtime.toISOString()}`;
-  };
-  const serverIdVia = async (target: string) => sql(target, 'SELECT @@server_id');
-  const readPath = async (tries: number) => {
-    const seen: string[] = [];
-    for (let i = 0; i < tries; i++) seen.push(await serverIdVia('mysql-read'));
-    return seen;
-  };
 
   /** Replication status, restarts and the last distinct sidecar errors of a pod (evidence for a failure). */
   const diagnose = async (ordinal: number) => {
@@ -117,7 +58,7 @@ export function walkthrough(w: WalkthroughContext): Step[] {
         }
         const claims = sts.claims();
         if (claims.join() !== 'data-mysql-0,data-mysql-1') throw new Error(`claims: ${claims.join(', ')}`);
-        const ids = [await serverIdVia(host(0)), await serverIdVia(host(1))];
+        const ids = [await serverId(host(0)), await serverId(host(1))];
         if (ids.join() !== '100,101') throw new Error(`server ids ${ids.join(',')}`);
         return `${pods()}; mysql-0 Ready at ${ready0.slice(0, 12)}, mysql-1 created at ${created1.slice(0, 12)}; claims: ${claims.join(', ')}; server ids ${ids.join(', ')}`;
       },
@@ -171,7 +112,7 @@ export function walkthrough(w: WalkthroughContext): Step[] {
         'delete pod mysql-1 (claim kept), write meanwhile, recreate: catches up, no re-clone, no new CHANGE MASTER',
       run: async () => {
         const orig = claimFile(1, 'change_master_to.sql.orig');
-        orig1Before = fileFingerprint(orig);
+        orig1Before = h.fingerprint(orig);
         status1Before = await replicaStatus(1);
         const oldIp = sts.pod(1).ip;
         await sts.deletePod(1);
@@ -181,16 +122,13 @@ export function walkthrough(w: WalkthroughContext): Step[] {
         await sts.reconcile(90_000);
         const p1 = sts.pod(1);
         await waitRow(1, 'written while mysql-1 was deleted');
-        const clone = p1.logs('clone-mysql');
-        if (!/already holds a database; nothing to clone/.test(clone))
-          throw new Error(`clone-mysql log: ${clone}`);
-        const sidecar = p1.logs('xtrabackup');
-        if (/CHANGE MASTER|starting replication|Initializing replication/i.test(sidecar)) {
-          throw new Error(`the sidecar ran CHANGE MASTER again: ${sidecar}`);
-        }
-        const origAfter = fileFingerprint(orig);
-        if (origAfter !== orig1Before)
-          throw new Error(`change_master_to.sql.orig changed: ${orig1Before} -> ${origAfter}`);
+        const origAfter = h.keptState(
+          p1,
+          orig,
+          orig1Before,
+          /CHANGE MASTER|starting replication|Initializing replication/i,
+          'ran CHANGE MASTER',
+        );
         const s1 = await waitFor(
           'mysql-1 to reach the primary position',
           20_000,
@@ -217,7 +155,7 @@ export function walkthrough(w: WalkthroughContext): Step[] {
           throw new Error(`clone-mysql log: ${clone}`);
         const served = sts.pod(1).logs('xtrabackup');
         if (!/completed OK/.test(served)) throw new Error('mysql-1 sidecar log shows no finished backup');
-        const ids = [await serverIdVia(host(0)), await serverIdVia(host(1)), await serverIdVia(host(2))];
+        const ids = [await serverId(host(0)), await serverId(host(1)), await serverId(host(2))];
         if (ids.join() !== '100,101,102') throw new Error(`server ids ${ids.join(',')}`);
         const orig = claimFile(2, 'change_master_to.sql.orig');
         const applied = fs.existsSync(orig)
@@ -258,49 +196,11 @@ export function walkthrough(w: WalkthroughContext): Step[] {
       id: 'read-path',
       title: 'mysql-read spreads reads over the Ready pods (server ids 100, 101, 102)',
       run: async () => {
-        const seen = await readPath(15);
-        const distinct = [...new Set(seen)].sort();
-        if (distinct.some((id) => !['100', '101', '102'].includes(id)) || distinct.length < 2) {
-          throw new Error(`mysql-read answered from ${seen.join(',')}`);
-        }
-        const rows = await sql('mysql-read', 'SELECT COUNT(*) FROM test.messages');
+        const { seen, distinct, rows } = await h.readSpread();
         return `15 connections to mysql-read answered by server ids ${seen.join(',')} (distinct: ${distinct.join(', ')}); SELECT COUNT(*) via mysql-read = ${rows}`;
       },
     },
-    {
-      id: 'replicas-read-only',
-      title: 'replicas reject writes (super-read-only), the primary accepts them',
-      run: async () => {
-        const out: string[] = [];
-        for (const ordinal of [1, 2]) {
-          const r = await client.run(
-            [...adapter.client(host(ordinal))],
-            "INSERT INTO test.messages VALUES ('must fail');",
-          );
-          if (r.code === 0 || !adapter.readOnlyError.test(r.stderr)) {
-            throw new Error(
-              `${name(ordinal)} accepted a write or failed otherwise: exit ${r.code} ${r.stderr.trim()}`,
-            );
-          }
-          out.push(`${name(ordinal)}: ${r.stderr.trim().split('\n').pop()}`);
-        }
-        await sql(host(0), "INSERT INTO test.messages VALUES ('primary accepts writes');");
-        return out.join('; ') + '; mysql-0 accepted the write';
-      },
-    },
-    {
-      id: 'scale-2',
-      title: 'scale to 2: mysql-2 goes, its claim and data remain',
-      run: async () => {
-        await sts.scale(2, 60_000);
-        await sleep(100);
-        if (sts.pods.has(2)) throw new Error('mysql-2 still exists');
-        const claims = sts.claims();
-        const data = claimFile(2, 'test/messages.ibd');
-        if (!claims.includes('data-mysql-2') || !fs.existsSync(data))
-          throw new Error(`claims ${claims}; ${data} missing`);
-        return `pods: ${pods()}; claims: ${claims.join(', ')}; ${path.relative(sts.claimsDir, data)} is ${fs.statSync(data).size} bytes`;
-      },
-    },
+    replicasReadOnlyStep(w, h, 'replicas reject writes (super-read-only), the primary accepts them'),
+    scaleTo2Step(w, h, 'scale to 2: mysql-2 goes, its claim and data remain', 60_000),
   ];
 }

@@ -1,0 +1,140 @@
+/**
+ * What the adapters share about their image emulations: preparing the image layers from
+ * test/e2e/images/<name>/rootfs, and the image configs (ENTRYPOINT, CMD, env, user, directories) of the official
+ * `mysql` image and the `percona/percona-xtrabackup` image, which differ between versions only in the values
+ * passed here.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import type { ImageConfig } from './types';
+
+export const IMAGES_DIR = path.join(__dirname, '..', 'images');
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The directories every image layer has, whether its rootfs holds files there or not. */
+const LAYER_DIRS = ['usr/local/bin', 'usr/local/sbin', 'etc/mysql/conf.d', 'usr/bin', 'usr/sbin', 'etc'];
+
+/** How to build an adapter's image layers. */
+export interface LayerOptions {
+  /** `chmod -R` mode applied to each layer after `chown -R 0:0`. */
+  chmod: string;
+  /** Further directories to create in each layer. */
+  extraDirs?: string[];
+  /** Files to copy into each layer: path inside the layer -> source file. */
+  files?: Record<string, string>;
+}
+
+/** The image layers of one adapter, copied below a run's directory and owned by root. */
+export class ImageLayers {
+  private layers = new Map<string, string>();
+
+  constructor(private readonly options: LayerOptions) {}
+
+  /** Copies images/<name>/rootfs to <dir>/<name> for every name. */
+  prepare(dir: string, names: string[]): void {
+    for (const name of names) {
+      const target = path.join(dir, name);
+      execFileSync('cp', ['-a', path.join(IMAGES_DIR, name, 'rootfs'), target]);
+      for (const sub of [...LAYER_DIRS, ...(this.options.extraDirs ?? [])]) {
+        fs.mkdirSync(path.join(target, sub), { recursive: true });
+      }
+      for (const [dest, src] of Object.entries(this.options.files ?? {})) {
+        fs.copyFileSync(src, path.join(target, dest));
+      }
+      execFileSync('chown', ['-R', '0:0', target]);
+      execFileSync('chmod', ['-R', this.options.chmod, target]);
+      this.layers.set(name, target);
+    }
+  }
+
+  /** The prepared layer of image `name`. */
+  get(name: string): string {
+    const layer = this.layers.get(name);
+    if (!layer) throw new Error(`image layers not prepared (call prepare first)`);
+    return layer;
+  }
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Whether `ref` names the official `mysql:<version>` image (optionally as docker.io/library/mysql). */
+export const isOfficialMysqlRef = (ref: string, version: string) =>
+  new RegExp(`^(docker\\.io\\/)?(library\\/)?mysql:${escapeRe(version)}(\\b|$)`).test(ref);
+
+/** Whether `ref` names `percona/percona-xtrabackup:<version>` (optionally on docker.io). */
+export const isPerconaXtrabackupRef = (ref: string, version: string) =>
+  new RegExp(`^(docker\\.io\\/)?percona\\/percona-xtrabackup:${escapeRe(version)}(\\b|$)`).test(ref);
+
+/**
+ * The official mysql image's config: docker-entrypoint.sh with CMD mysqld as root, MYSQL_MAJOR, and the
+ * directories its Dockerfile creates for the mysql user (999); `mysqlFilesMode` is /var/lib/mysql-files' mode.
+ */
+export function officialMysqlImage(
+  ref: string,
+  layer: string,
+  major: string,
+  mysqlFilesMode: string,
+): ImageConfig {
+  return {
+    ref,
+    layer,
+    opaqueDirs: ['/usr/local', '/etc/mysql'],
+    entrypoint: ['docker-entrypoint.sh'],
+    cmd: ['mysqld'],
+    env: { PATH, MYSQL_MAJOR: major },
+    workingDir: '/',
+    user: { uid: 0, gid: 0 },
+    dirs: [
+      { path: '/var/lib/mysql', mode: '1777', uid: 999, gid: 999 },
+      { path: '/var/run/mysqld', mode: '1777', uid: 999, gid: 999 },
+      { path: '/var/lib/mysql-files', mode: mysqlFilesMode, uid: 999, gid: 999 },
+    ],
+  };
+}
+
+/** The percona-xtrabackup image's config: no ENTRYPOINT, CMD xtrabackup, user 1001. */
+export function perconaXtrabackupImage(ref: string, layer: string): ImageConfig {
+  return {
+    ref,
+    layer,
+    opaqueDirs: ['/usr/local', '/etc/mysql'],
+    entrypoint: [],
+    cmd: ['/usr/bin/xtrabackup'],
+    env: { PATH },
+    workingDir: '/',
+    user: { uid: 1001, gid: 1001 },
+    dirs: [],
+  };
+}
+
+/** The two images an adapter emulates: the official mysql image and the percona-xtrabackup image. */
+export interface MysqlImagesSpec {
+  /** The adapter's name, for the error about an image it does not emulate. */
+  adapter: string;
+  /** images/<layer> holds the image's rootfs; `version` is the tag, also MYSQL_MAJOR. */
+  mysql: { layer: string; version: string; mysqlFilesMode: string };
+  xtrabackup: { layer: string; version: string };
+  layers: LayerOptions;
+}
+
+/** The image half of a FlavorAdapter: `prepare` builds the layers, `image` maps an image reference to its config. */
+export abstract class MysqlImagesAdapter {
+  private readonly layers: ImageLayers;
+
+  constructor(private readonly images: MysqlImagesSpec) {
+    this.layers = new ImageLayers(images.layers);
+  }
+
+  prepare(dir: string): void {
+    this.layers.prepare(dir, [this.images.mysql.layer, this.images.xtrabackup.layer]);
+  }
+
+  image(ref: string): ImageConfig {
+    const { mysql, xtrabackup } = this.images;
+    if (isOfficialMysqlRef(ref, mysql.version))
+      return officialMysqlImage(ref, this.layers.get(mysql.layer), mysql.version, mysql.mysqlFilesMode);
+    if (isPerconaXtrabackupRef(ref, xtrabackup.version))
+      return perconaXtrabackupImage(ref, this.layers.get(xtrabackup.layer));
+    throw new Error(`the ${this.images.adapter} adapter does not emulate image ${ref}`);
+  }
+}

@@ -2,6 +2,7 @@ import { ApiObject, App, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Application } from '../imports/argoproj.io';
 import { ArgoCdProtection, ResolvedConfig } from './config';
+import { objectLabels } from './labels';
 
 /**
  * Argo CD applies lower waves first and waits for them to be healthy: the Namespace and the storage
@@ -72,7 +73,7 @@ export class ArgoCdApplicationChart extends Chart {
       metadata: {
         name: `${c.name}-${c.profile}`,
         namespace: argo.namespace,
-        labels: { ...c.labels, app: c.name },
+        labels: objectLabels(c),
         annotations: argo.serverSideDiff
           ? { 'argocd.argoproj.io/compare-options': 'ServerSideDiff=true' }
           : undefined,

@@ -43,10 +43,7 @@ export class NamespaceChart extends Chart {
     });
     this.configMap = new k8s.KubeConfigMap(this, 'config', {
       metadata: { name: configMapName(c), namespace: c.namespace, labels: objectLabels(c) },
-      data: {
-        [c.mysqlFiles.primaryKey]: c.mysqlFiles.primary,
-        [c.mysqlFiles.replicaKey]: c.mysqlFiles.replica,
-      },
+      data: configMapData(c),
     });
 
     const es = c.credentials?.externalSecret;
@@ -81,6 +78,14 @@ export class NamespaceChart extends Chart {
 
 /** The keys of the credentials Secret (and the JSON properties of the store's secret). */
 export const SECRET_KEYS = ['root-password', 'replication-password'] as const;
+
+/** The ConfigMap's data: the primary's and the replicas' option files under their keys. */
+export function configMapData(c: ResolvedConfig): Record<string, string> {
+  return {
+    [c.mysqlFiles.primaryKey]: c.mysqlFiles.primary,
+    [c.mysqlFiles.replicaKey]: c.mysqlFiles.replica,
+  };
+}
 
 /** Name of the ConfigMap holding the MySQL option files. */
 export function configMapName(c: ResolvedConfig): string {

@@ -4,7 +4,7 @@ import { createHash } from 'crypto';
 import * as k8s from '../imports/k8s';
 import { ProbeTimingConfig, ResolvedConfig, ResourcesConfig } from './config';
 import { objectLabels, selectorLabels } from './labels';
-import { configMapName, SECRET_KEYS } from './namespace-chart';
+import { configMapData, configMapName, SECRET_KEYS } from './namespace-chart';
 import { readScript, ScriptName } from './scripts';
 
 export interface StatefulSetChartProps extends ChartProps {
@@ -346,11 +346,7 @@ class PodParts {
 
 /** sha256 of the ConfigMap's data and the scripts: changes whenever either does. */
 function configHash(c: ResolvedConfig, scripts: Record<ScriptName, string>): string {
-  const input = JSON.stringify({
-    [c.mysqlFiles.primaryKey]: c.mysqlFiles.primary,
-    [c.mysqlFiles.replicaKey]: c.mysqlFiles.replica,
-    scripts,
-  });
+  const input = JSON.stringify({ ...configMapData(c), scripts });
   return createHash('sha256').update(input).digest('hex');
 }
 

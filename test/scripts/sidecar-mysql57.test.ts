@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { scriptPath } from '../../charts/scripts';
-import { Call, ls, ScriptSandbox } from '../support/script-runner';
+import { Call, callsOf, ls, ScriptSandbox, stdinsOf } from '../support/script-runner';
 
 const SCRIPT = scriptPath('xtrabackup-sidecar', 'mysql57');
 
@@ -27,9 +27,8 @@ describe('xtrabackup-sidecar.sh (MySQL 5.7)', () => {
   const write = (f: string, text: string) => fs.writeFileSync(path.join(data, f), text);
   const read = (f: string) => fs.readFileSync(path.join(data, f), 'utf8');
   /** The statements sent to mysqld, other than the readiness poll. */
-  const sql = (calls: Call[]) =>
-    calls.filter((c) => c.name === 'mysql' && c.stdin !== '').map((c) => c.stdin);
-  const serve = (calls: Call[]) => calls.filter((c) => c.name === 'socat');
+  const sql = (calls: Call[]) => stdinsOf(calls, 'mysql');
+  const serve = (calls: Call[]) => callsOf(calls, 'socat');
   const SERVE_ARGS = [
     '-U',
     'TCP-LISTEN:3307,reuseaddr,fork',

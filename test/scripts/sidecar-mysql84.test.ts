@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { scriptPath } from '../../charts/scripts';
-import { Call, ls, ScriptSandbox } from '../support/script-runner';
+import { Call, callsOf, ls, ScriptSandbox, stdinsOf } from '../support/script-runner';
 
 const SCRIPT = scriptPath('xtrabackup-sidecar', 'mysql84');
 
@@ -39,9 +39,8 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
   const write = (f: string, text: string) => fs.writeFileSync(path.join(data, f), text);
   const read = (f: string) => fs.readFileSync(path.join(data, f), 'utf8');
   /** The SQL sent to mysqld on stdin (the polls and the super_read_only fallback use -e). */
-  const sql = (calls: Call[]) =>
-    calls.filter((c) => c.name === 'mysql' && c.stdin !== '').map((c) => c.stdin);
-  const serve = (calls: Call[]) => calls.filter((c) => c.name === 'socat');
+  const sql = (calls: Call[]) => stdinsOf(calls, 'mysql');
+  const serve = (calls: Call[]) => callsOf(calls, 'socat');
   const mysqlArgs = (...extra: string[]) => [
     `--defaults-extra-file=${cnf}/root.cnf`,
     '-h',

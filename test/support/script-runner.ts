@@ -81,6 +81,18 @@ ${body}
   }
 }
 
+/** The calls of one fake command. */
+export function callsOf(calls: readonly Call[], name: string): Call[] {
+  return calls.filter((c) => c.name === name);
+}
+
+/** What a fake command was fed on standard input, for each call that was fed anything. */
+export function stdinsOf(calls: readonly Call[], name: string): string[] {
+  return callsOf(calls, name)
+    .filter((c) => c.stdin !== '')
+    .map((c) => c.stdin);
+}
+
 /** Names of the files directly in a directory, sorted. */
 export function ls(dir: string): string[] {
   return fs.readdirSync(dir).sort();

@@ -1,365 +1,648 @@
 /**
- * The typed configuration of one deployment of the replicated MySQL stack.
+ * The configuration of one deployment of the replicated MySQL stack: one strict zod schema, from which
+ * the TypeScript types are derived (`MysqlStackConfig` is what a profile writes, `ResolvedConfig` what
+ * the charts read, with every default filled in).
  *
- * A *profile* (see `profiles.ts`) is a named, complete `MysqlStackConfig`. Every field is checked by
- * `validateConfig` before any chart is built, so a bad value fails the synth with a message that names
- * the field, the value and what is allowed, and `dist/` is never touched.
+ * A *profile* (see `profiles.ts`) is a named, complete `MysqlStackConfig`. `validateConfig` checks it
+ * at run time before any chart is built: every type, every range, unknown keys (with a "did you mean"),
+ * the limits of Amazon EBS and the rules between fields. A bad value fails the synth with a message that
+ * names the field, the value and what is allowed, and `dist/` is never touched.
+ *
+ * Adding a field: add it to its object below with a `/** … @default … *\/` comment (the comment is what
+ * editors show on the derived type), using the field types of `config-kit.ts` so that its message reads
+ * like the others; a rule between fields goes into `crossFieldRules`; add a `fails if …` test to
+ * test/config.test.ts.
  */
+import * as z from 'zod';
+import {
+  bool,
+  ConfigError,
+  dnsLabel,
+  dnsSubdomain,
+  int,
+  labels,
+  list,
+  member,
+  oneOf,
+  parseQuantity,
+  problemsOf,
+  quantity,
+  show,
+  strict,
+  text,
+} from './config-kit';
+import { EBS_LIMITS, gibQuantity } from './ebs-limits';
+
+export { ConfigError, parseQuantity } from './config-kit';
 
 /** The MySQL major version family; each flavor has its own scripts under `charts/scripts/<flavor>/`. */
-export type MysqlFlavor = 'mysql57' | 'mysql84';
-export const MYSQL_FLAVORS: readonly MysqlFlavor[] = ['mysql57', 'mysql84'];
+export const MYSQL_FLAVORS = ['mysql57', 'mysql84'] as const;
+export type MysqlFlavor = (typeof MYSQL_FLAVORS)[number];
 
 /** EBS volume types accepted by the `ebs.csi.aws.com` driver's `type` parameter. */
-export type EbsVolumeType = 'gp2' | 'gp3' | 'io1' | 'io2' | 'st1' | 'sc1' | 'standard';
-export const EBS_VOLUME_TYPES: readonly EbsVolumeType[] = [
-  'gp2',
-  'gp3',
-  'io1',
-  'io2',
-  'st1',
-  'sc1',
-  'standard',
-];
+export const EBS_VOLUME_TYPES = ['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard'] as const;
+export type EbsVolumeType = (typeof EBS_VOLUME_TYPES)[number];
 
-export type FsType = 'ext4' | 'xfs' | 'ext3' | 'ext2';
-export const FS_TYPES: readonly FsType[] = ['ext4', 'xfs', 'ext3', 'ext2'];
-
-export type ReclaimPolicy = 'Delete' | 'Retain';
-export const RECLAIM_POLICIES: readonly ReclaimPolicy[] = ['Delete', 'Retain'];
-
-export type ImagePullPolicy = 'IfNotPresent' | 'Always' | 'Never';
-export const IMAGE_PULL_POLICIES: readonly ImagePullPolicy[] = ['IfNotPresent', 'Always', 'Never'];
-
-export type CpuArchitecture = 'amd64' | 'arm64';
-export const CPU_ARCHITECTURES: readonly CpuArchitecture[] = ['amd64', 'arm64'];
-
-/** Container images. Tags or digests (`repo@sha256:…`) are both accepted. */
-export interface ImagesConfig {
-  /** The MySQL server image, also used by the `init-mysql` init container. */
-  readonly mysql: string;
-  /** The Percona XtraBackup image used by the `clone-mysql` init container and the `xtrabackup` sidecar. */
-  readonly xtrabackup: string;
-  /**
-   * @default 'IfNotPresent'
-   */
-  readonly pullPolicy?: ImagePullPolicy;
-}
-
-/** The StorageClass for the EBS CSI driver and the per-pod volume claimed from it. */
-export interface StorageConfig {
-  /** Name of the StorageClass (cluster-scoped). */
-  readonly storageClassName: string;
-  /** EBS volume type (`type` parameter of `ebs.csi.aws.com`). */
-  readonly volumeType: EbsVolumeType;
-  /** Encrypt the EBS volumes. */
-  readonly encrypted: boolean;
-  /**
-   * KMS key ARN for encryption; requires `encrypted: true`.
-   * @default - the account's default EBS key (aws/ebs)
-   */
-  readonly kmsKeyId?: string;
-  /**
-   * Provisioned IOPS; only for `gp3`, `io1`, `io2`.
-   * @default - the volume type's baseline
-   */
-  readonly iops?: number;
-  /**
-   * Provisioned throughput in MiB/s; only for `gp3`.
-   * @default - the volume type's baseline (125 MiB/s for gp3)
-   */
-  readonly throughput?: number;
-  /**
-   * Filesystem created on the volume (`csi.storage.k8s.io/fstype`).
-   * @default - the driver's default (ext4); the parameter is omitted
-   */
-  readonly fsType?: FsType;
-  /** What happens to a volume when its claim is deleted. */
-  readonly reclaimPolicy: ReclaimPolicy;
-  /**
-   * Allow growing a claim by editing it.
-   * @default - unset (Kubernetes treats it as false)
-   */
-  readonly allowVolumeExpansion?: boolean;
-  /**
-   * Mount options for the volumes.
-   * @default []
-   */
-  readonly mountOptions?: readonly string[];
-  /** Size of each pod's data volume, a Kubernetes quantity such as `10Gi`. */
-  readonly size: string;
-  /**
-   * Keep the claims (and so the volumes) when the StatefulSet is deleted or scaled down, via
-   * `persistentVolumeClaimRetentionPolicy` Retain/Retain.
-   * @default - unset: Kubernetes' default, which also retains
-   */
-  readonly retainClaims?: boolean;
-  /** @default - no VolumeSnapshotClass */
-  readonly snapshotClass?: SnapshotClassConfig;
-}
-
-/** CPU/memory of one container, as Kubernetes quantities. */
-export interface ResourcesConfig {
-  /** @default - no CPU request */
-  readonly cpuRequest?: string;
-  /** @default - no memory request */
-  readonly memoryRequest?: string;
-  /** @default - no CPU limit */
-  readonly cpuLimit?: string;
-  /** @default - no memory limit */
-  readonly memoryLimit?: string;
-}
-
-/** Timings of one probe, in seconds (except `failureThreshold`, a count). */
-export interface ProbeTimingConfig {
-  /** @default 0 */
-  readonly initialDelaySeconds?: number;
-  /** @default 10 */
-  readonly periodSeconds?: number;
-  /** @default 1 */
-  readonly timeoutSeconds?: number;
-  /** @default 3 */
-  readonly failureThreshold?: number;
-}
-
-export interface ProbesConfig {
-  /** Liveness of the `mysql` container (`mysqladmin ping`). */
-  readonly liveness: ProbeTimingConfig;
-  /** Readiness of the `mysql` container (a `SELECT 1` over TCP with the `mysql` client). */
-  readonly readiness: ProbeTimingConfig;
-  /**
-   * A startup probe (`mysqladmin ping`) that holds off liveness until mysqld is up, so crash recovery
-   * is never killed; its `periodSeconds × failureThreshold` is the time mysqld gets to start.
-   * @default - no startup probe
-   */
-  readonly startup?: ProbeTimingConfig;
-}
-
-/** Where the pods may run. */
-export interface PlacementConfig {
-  /**
-   * CPU architectures the images support; the pods are pinned to them with a required node
-   * affinity on `kubernetes.io/arch`.
-   * @default - no architecture constraint (multi-arch images)
-   */
-  readonly architectures?: readonly CpuArchitecture[];
-  /**
-   * Extra node labels every pod's node must carry.
-   * @default {}
-   */
-  readonly nodeSelector?: Readonly<Record<string, string>>;
-}
-
-/** MySQL server configuration files, delivered through the ConfigMap. */
-export interface MysqlFilesConfig {
-  /** ConfigMap key of the primary's config file (ordinal 0). */
-  readonly primaryKey: string;
-  /** Contents of the primary's config file. */
-  readonly primary: string;
-  /** ConfigMap key of the replicas' config file (ordinal ≥ 1). */
-  readonly replicaKey: string;
-  /** Contents of the replicas' config file. */
-  readonly replica: string;
-}
-
-export type PodSecurityLevel = 'baseline' | 'restricted';
-export const POD_SECURITY_LEVELS: readonly PodSecurityLevel[] = ['baseline', 'restricted'];
-
-export type SecretStoreKind = 'SecretStore' | 'ClusterSecretStore';
-export const SECRET_STORE_KINDS: readonly SecretStoreKind[] = ['SecretStore', 'ClusterSecretStore'];
-
-/**
- * Generates an External Secrets Operator `ExternalSecret` that fills the credentials Secret from a
- * secret store such as AWS Secrets Manager.
- */
-export interface ExternalSecretConfig {
-  /** Name of the (Cluster)SecretStore to read from. */
-  readonly secretStoreName: string;
-  /** @default 'ClusterSecretStore' */
-  readonly secretStoreKind?: SecretStoreKind;
-  /** The secret's name in the store, e.g. the AWS Secrets Manager secret `prod/mysql`. */
-  readonly remoteKey: string;
-  /** How often the operator re-reads the store. @default '1h' */
-  readonly refreshInterval?: string;
-}
-
-/** Where the MySQL passwords come from. Nothing secret is ever written into `dist/`. */
-export interface CredentialsConfig {
-  /**
-   * Name of the Secret (in the stack's namespace) holding the passwords under the keys `root-password`
-   * and `replication-password`. Created by the user (see README) unless `externalSecret` is set.
-   */
-  readonly secretName: string;
-  /** The dedicated replication and backup user. @default 'repl' */
-  readonly replicationUser?: string;
-  /** @default - the user creates the Secret */
-  readonly externalSecret?: ExternalSecretConfig;
-}
-
-/** How the pods ride out node failures, zone failures and voluntary disruptions. */
-export interface AvailabilityConfig {
-  /** Spread the pods over `topology.kubernetes.io/zone` (maxSkew 1, DoNotSchedule). @default false */
-  readonly spreadAcrossZones?: boolean;
-  /** Never schedule two pods on one node (required pod anti-affinity). @default false */
-  readonly onePodPerNode?: boolean;
-  /**
-   * A PodDisruptionBudget allowing this many pods down at once during drains and upgrades.
-   * @default - no PodDisruptionBudget
-   */
-  readonly maxUnavailable?: number;
-}
-
-/** A client allowed to reach MySQL on `mysqlPort` through the NetworkPolicy. */
-export interface NetworkClientConfig {
-  /** The client's namespace. */
-  readonly namespace: string;
-  /** @default - every pod in that namespace */
-  readonly podLabels?: Readonly<Record<string, string>>;
-}
-
-export interface NetworkPolicyConfig {
-  /** Who may connect to MySQL. The pods always reach each other (3306, backup port) and DNS. */
-  readonly clients: readonly NetworkClientConfig[];
-}
-
-/** An optional VolumeSnapshotClass for the EBS CSI driver. */
-export interface SnapshotClassConfig {
-  readonly name: string;
-  /** What happens to the EBS snapshot when its VolumeSnapshot is deleted. */
-  readonly deletionPolicy: ReclaimPolicy;
-}
-
-/** Pod hardening. */
-export interface SecurityConfig {
-  /**
-   * The Pod Security Standards level the pods meet; the namespace is labelled to enforce it.
-   * `restricted` runs every container as uid 999, non-root, without privilege escalation or
-   * capabilities, with the RuntimeDefault seccomp profile.
-   */
-  readonly podSecurity: PodSecurityLevel;
-  /** Read-only root filesystems, with emptyDirs for the paths the images write. @default false */
-  readonly readOnlyRootFilesystem?: boolean;
-}
-
+export const FS_TYPES = ['ext4', 'xfs', 'ext3', 'ext2'] as const;
+export const RECLAIM_POLICIES = ['Delete', 'Retain'] as const;
+export const IMAGE_PULL_POLICIES = ['IfNotPresent', 'Always', 'Never'] as const;
+export const CPU_ARCHITECTURES = ['amd64', 'arm64'] as const;
+export const POD_SECURITY_LEVELS = ['baseline', 'restricted'] as const;
+export const SECRET_STORE_KINDS = ['SecretStore', 'ClusterSecretStore'] as const;
 /**
  * What Argo CD may do to the objects whose loss loses data or availability (the StatefulSet, the
  * StorageClass, the Namespace, the VolumeSnapshotClass): `forbid` (Prune=false, Delete=false: never
  * pruned, left behind when the Application is deleted), `confirm` (Prune=confirm, Delete=confirm: only
  * after a person approves) or `allow` (no annotation).
  */
-export type ArgoCdProtection = 'forbid' | 'confirm' | 'allow';
-export const ARGOCD_PROTECTIONS: readonly ArgoCdProtection[] = ['forbid', 'confirm', 'allow'];
+export const ARGOCD_PROTECTIONS = ['forbid', 'confirm', 'allow'] as const;
+export type ArgoCdProtection = (typeof ARGOCD_PROTECTIONS)[number];
+
+/** EBS types that take a provisioned `iops` parameter. */
+export const EBS_IOPS_TYPES: readonly EbsVolumeType[] = ['gp3', 'io1', 'io2'];
+/** EBS types that take a provisioned `throughput` parameter. */
+export const EBS_THROUGHPUT_TYPES: readonly EbsVolumeType[] = ['gp3'];
+
+// registry/repository[:tag][@sha256:digest], as the Docker reference grammar allows (lower-case path).
+const IMAGE_REFERENCE =
+  /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
+
+const image = () =>
+  text(
+    IMAGE_REFERENCE,
+    'expected an image reference such as "mysql:5.7" or "repo/name@sha256:<64 hex digits>"',
+  );
+
+/** Container images. Tags or digests (`repo@sha256:…`) are both accepted. */
+const imagesSchema = strict(
+  {
+    /** The MySQL server image, also used by the `init-mysql` init container. */
+    mysql: image(),
+    /** The Percona XtraBackup image used by the `clone-mysql` init container and the `xtrabackup` sidecar. */
+    xtrabackup: image(),
+    /** @default 'IfNotPresent' */
+    pullPolicy: member(IMAGE_PULL_POLICIES).default('IfNotPresent'),
+  },
+  'the container images',
+);
+
+/** An optional VolumeSnapshotClass for the EBS CSI driver. */
+const snapshotClassSchema = strict(
+  {
+    name: dnsSubdomain(),
+    /** What happens to the EBS snapshot when its VolumeSnapshot is deleted. */
+    deletionPolicy: member(RECLAIM_POLICIES),
+  },
+  'a VolumeSnapshotClass',
+);
+
+/** The StorageClass for the EBS CSI driver and the per-pod volume claimed from it. */
+const storageSchema = strict(
+  {
+    /** Name of the StorageClass (cluster-scoped). */
+    storageClassName: dnsSubdomain(),
+    /** EBS volume type (`type` parameter of `ebs.csi.aws.com`). */
+    volumeType: member(EBS_VOLUME_TYPES),
+    /** Encrypt the EBS volumes. */
+    encrypted: bool(),
+    /**
+     * KMS key ARN for encryption; requires `encrypted: true`.
+     * @default - the account's default EBS key (aws/ebs)
+     */
+    kmsKeyId: text(
+      KMS_KEY_ARN,
+      'expected a KMS key ARN such as "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"',
+    ).optional(),
+    /**
+     * Provisioned IOPS; only for `gp3`, `io1`, `io2` (required by `io1` and `io2`). Limits per type:
+     * `ebs-limits.ts`.
+     * @default - the volume type's baseline (3000 for gp3)
+     */
+    iops: int(100, 256000).optional(),
+    /**
+     * Provisioned throughput in MiB/s; only for `gp3`.
+     * @default - the volume type's baseline (125 MiB/s for gp3)
+     */
+    throughput: int(125, 2000).optional(),
+    /**
+     * Filesystem created on the volume (`csi.storage.k8s.io/fstype`).
+     * @default - the driver's default (ext4); the parameter is omitted
+     */
+    fsType: member(FS_TYPES).optional(),
+    /** What happens to a volume when its claim is deleted. */
+    reclaimPolicy: member(RECLAIM_POLICIES),
+    /**
+     * Allow growing a claim by editing it.
+     * @default - unset (Kubernetes treats it as false)
+     */
+    allowVolumeExpansion: bool().optional(),
+    /**
+     * Mount options for the volumes.
+     * @default []
+     */
+    mountOptions: list(
+      text(/^[\w.=,-]+$/, 'expected a mount option such as "noatime"'),
+      '["noatime"]',
+    ).optional(),
+    /** Size of each pod's data volume, a Kubernetes quantity such as `10Gi`. */
+    size: quantity('10Gi'),
+    /**
+     * Keep the claims (and so the volumes) when the StatefulSet is deleted or scaled down, via
+     * `persistentVolumeClaimRetentionPolicy` Retain/Retain.
+     * @default - unset: Kubernetes' default, which also retains
+     */
+    retainClaims: bool().optional(),
+    /** @default - no VolumeSnapshotClass */
+    snapshotClass: snapshotClassSchema.optional(),
+  },
+  'the storage settings',
+);
+
+/** CPU/memory of one container, as Kubernetes quantities. */
+const resourcesSchema = strict(
+  {
+    /** @default - no CPU request */
+    cpuRequest: quantity('500m').optional(),
+    /** @default - no memory request */
+    memoryRequest: quantity('1Gi').optional(),
+    /** @default - no CPU limit */
+    cpuLimit: quantity('1').optional(),
+    /** @default - no memory limit */
+    memoryLimit: quantity('2Gi').optional(),
+  },
+  'container resources',
+);
+export type ResourcesConfig = z.output<typeof resourcesSchema>;
+
+/** Timings of one probe, in seconds (except `failureThreshold`, a count). */
+const probeTimingSchema = strict(
+  {
+    /** @default 0 */
+    initialDelaySeconds: int(0, 3600).optional(),
+    /** @default 10 */
+    periodSeconds: int(1, 3600).optional(),
+    /** @default 1 */
+    timeoutSeconds: int(1, 3600).optional(),
+    /** @default 3 */
+    failureThreshold: int(1, 1000).optional(),
+  },
+  'probe timings',
+);
+export type ProbeTimingConfig = z.output<typeof probeTimingSchema>;
+
+const probesSchema = strict(
+  {
+    /** Liveness of the `mysql` container (`mysqladmin ping`). */
+    liveness: probeTimingSchema,
+    /** Readiness of the `mysql` container (a `SELECT 1` over TCP with the `mysql` client). */
+    readiness: probeTimingSchema,
+    /**
+     * A startup probe (`mysqladmin ping`) that holds off liveness until mysqld is up, so crash recovery
+     * is never killed; its `periodSeconds × failureThreshold` is the time mysqld gets to start.
+     * @default - no startup probe
+     */
+    startup: probeTimingSchema.optional(),
+  },
+  'the probes',
+);
+
+/** Where the pods may run. */
+const placementSchema = strict(
+  {
+    /**
+     * CPU architectures the images support; the pods are pinned to them with a required node
+     * affinity on `kubernetes.io/arch`.
+     * @default - no architecture constraint (multi-arch images)
+     */
+    architectures: list(member(CPU_ARCHITECTURES), '["amd64"]').default([]),
+    /**
+     * Extra node labels every pod's node must carry.
+     * @default {}
+     */
+    nodeSelector: labels().default({}),
+  },
+  'the placement',
+);
+
+const cnfKey = () =>
+  text(
+    /^[-._a-zA-Z0-9]+\.cnf$/,
+    'expected a ConfigMap key ending in ".cnf" (letters, digits, "-", "_" and "."), since mysqld only reads *.cnf from conf.d',
+    253,
+  );
+const cnfText = () =>
+  text(/^\s*(#.*\n\s*)*\[mysqld\]/m, 'expected MySQL option file text with a "[mysqld]" section');
+
+/** MySQL server configuration files, delivered through the ConfigMap. */
+const mysqlFilesSchema = strict(
+  {
+    /** ConfigMap key of the primary's config file (ordinal 0). */
+    primaryKey: cnfKey(),
+    /** Contents of the primary's config file. */
+    primary: cnfText(),
+    /** ConfigMap key of the replicas' config file (ordinal ≥ 1). */
+    replicaKey: cnfKey(),
+    /** Contents of the replicas' config file. */
+    replica: cnfText(),
+  },
+  'the MySQL option files',
+);
+
+/**
+ * Generates an External Secrets Operator `ExternalSecret` that fills the credentials Secret from a
+ * secret store such as AWS Secrets Manager.
+ */
+const externalSecretSchema = strict(
+  {
+    /** Name of the (Cluster)SecretStore to read from. */
+    secretStoreName: dnsSubdomain(),
+    /** @default 'ClusterSecretStore' */
+    secretStoreKind: member(SECRET_STORE_KINDS).default('ClusterSecretStore'),
+    /** The secret's name in the store, e.g. the AWS Secrets Manager secret `prod/mysql`. */
+    remoteKey: text(
+      /^[A-Za-z0-9/_+=.@-]{1,512}$/,
+      'expected a secret name such as "prod/mysql" (letters, digits and /_+=.@-)',
+    ),
+    /** How often the operator re-reads the store. @default '1h' */
+    refreshInterval: text(/^(\d+(h|m|s))+$/, 'expected a duration such as "1h", "30m" or "1h30m"').default(
+      '1h',
+    ),
+  },
+  'an ExternalSecret',
+);
+
+/** Where the MySQL passwords come from. Nothing secret is ever written into `dist/`. */
+const credentialsSchema = strict(
+  {
+    /**
+     * Name of the Secret (in the stack's namespace) holding the passwords under the keys `root-password`
+     * and `replication-password`. Created by the user (see README) unless `externalSecret` is set.
+     */
+    secretName: dnsSubdomain(),
+    /** The dedicated replication and backup user. @default 'repl' */
+    replicationUser: text(
+      /^(?!root$)[A-Za-z0-9_]{1,32}$/,
+      'expected a MySQL user name of 1 to 32 letters, digits and "_", other than "root"',
+    ).default('repl'),
+    /** @default - the user creates the Secret */
+    externalSecret: externalSecretSchema.optional(),
+  },
+  'the credentials',
+);
+
+/** Pod hardening. */
+const securitySchema = strict(
+  {
+    /**
+     * The Pod Security Standards level the pods meet; the namespace is labelled to enforce it.
+     * `restricted` runs every container as uid 999, non-root, without privilege escalation or
+     * capabilities, with the RuntimeDefault seccomp profile.
+     */
+    podSecurity: member(POD_SECURITY_LEVELS),
+    /** Read-only root filesystems, with emptyDirs for the paths the images write. @default false */
+    readOnlyRootFilesystem: bool().default(false),
+  },
+  'the security settings',
+);
+
+/** How the pods ride out node failures, zone failures and voluntary disruptions. */
+const availabilitySchema = strict(
+  {
+    /** Spread the pods over `topology.kubernetes.io/zone` (maxSkew 1, DoNotSchedule). @default false */
+    spreadAcrossZones: bool().optional(),
+    /** Never schedule two pods on one node (required pod anti-affinity). @default false */
+    onePodPerNode: bool().optional(),
+    /**
+     * A PodDisruptionBudget allowing this many pods down at once during drains and upgrades.
+     * @default - no PodDisruptionBudget
+     */
+    maxUnavailable: int(1, 100).optional(),
+  },
+  'the availability settings',
+);
+
+/** A client allowed to reach MySQL on `mysqlPort` through the NetworkPolicy. */
+const networkClientSchema = strict(
+  {
+    /** The client's namespace. */
+    namespace: dnsLabel(),
+    /** @default - every pod in that namespace */
+    podLabels: labels().optional(),
+  },
+  'a NetworkPolicy client',
+);
+
+const networkPolicySchema = strict(
+  {
+    /** Who may connect to MySQL. The pods always reach each other (3306, backup port) and DNS. */
+    clients: list(networkClientSchema, '[{ namespace: "app" }]'),
+  },
+  'the NetworkPolicy settings',
+);
 
 /** An Argo CD Application for the profile, written to `dist/argocd/<profile>.k8s.yaml`. */
-export interface ArgoCdApplicationConfig {
-  /** The GitOps repository holding this project's `dist/`. */
-  readonly repoURL: string;
-  /** @default 'main' */
-  readonly targetRevision?: string;
-  /** @default 'dist/<profile>' */
-  readonly path?: string;
-  /** Namespace Argo CD runs in. @default 'argocd' */
-  readonly namespace?: string;
-  /** @default 'default' */
-  readonly project?: string;
-  /** @default 'https://kubernetes.default.svc' (the cluster Argo CD runs in) */
-  readonly destinationServer?: string;
-  /** Sync automatically, pruning and self-healing (protected objects are still never pruned). @default true */
-  readonly automated?: boolean;
-  /** Compare with Server-Side Diff (Argo CD 2.10 and later). @default false */
-  readonly serverSideDiff?: boolean;
+const argoCdApplicationSchema = strict(
+  {
+    /** The GitOps repository holding this project's `dist/`. */
+    repoURL: text(
+      /^(https:\/\/|ssh:\/\/|git@)[^\s]+$/,
+      'expected a Git URL such as "https://github.com/org/gitops.git" or "git@github.com:org/gitops.git"',
+    ),
+    /** @default 'main' */
+    targetRevision: text(/^[^\s]+$/, 'expected a branch, tag or commit').default('main'),
+    /** @default 'dist/<profile>' */
+    path: text(
+      /^(?!.*(^|\/)\.\.(\/|$))[\w.-]+(\/[\w.-]+)*$/,
+      'expected a relative path inside the repository, such as "dist/production"',
+    ).optional(),
+    /** Namespace Argo CD runs in. @default 'argocd' */
+    namespace: dnsLabel().default('argocd'),
+    /** @default 'default' */
+    project: dnsSubdomain().default('default'),
+    /** @default 'https://kubernetes.default.svc' (the cluster Argo CD runs in) */
+    destinationServer: text(/^https:\/\/[^\s]+$/, 'expected an https:// API server URL').default(
+      'https://kubernetes.default.svc',
+    ),
+    /** Sync automatically, pruning and self-healing (protected objects are still never pruned). @default true */
+    automated: bool().default(true),
+    /** Compare with Server-Side Diff (Argo CD 2.10 and later). @default false */
+    serverSideDiff: bool().default(false),
+  },
+  'an Argo CD Application',
+);
+
+const gitOpsSchema = strict(
+  {
+    /** @default 'forbid' */
+    protection: member(ARGOCD_PROTECTIONS).default('forbid'),
+    /** @default - no Application is generated */
+    argocd: argoCdApplicationSchema.optional(),
+  },
+  'the GitOps settings',
+);
+
+const fields = strict(
+  {
+    /** Profile name; the output folder is `dist/<profile>/`. A DNS-1123 label. */
+    profile: dnsLabel(),
+    /**
+     * Name of the StatefulSet, its headless Service and the `app` label (pods are `<name>-N`, reachable as
+     * `<name>-N.<name>`); the read Service is `<name>-read`, the ConfigMap `<name>-config`. DNS-1123 label.
+     */
+    name: dnsLabel(),
+    /** Namespace of every namespaced object; the chart creates it. DNS-1123 label. */
+    namespace: dnsLabel(),
+    /** Number of MySQL pods: ordinal 0 is the primary, the rest are read replicas. At least 1. */
+    replicas: int(1, 100),
+    /** MySQL major version family; selects the scripts and SQL dialect. */
+    flavor: member(MYSQL_FLAVORS),
+    images: imagesSchema,
+    storage: storageSchema,
+    mysqlFiles: mysqlFilesSchema,
+    /**
+     * Added to the pod ordinal to make the MySQL `server-id` (0 is reserved by MySQL).
+     * @default 100
+     */
+    serverIdOffset: int(1, 4294967295 - 100).default(100),
+    /** @default 3306 */
+    mysqlPort: int(1, 65535).default(3306),
+    /** Port on which the sidecar streams backups to the next peer. @default 3307 */
+    backupPort: int(1, 65535).default(3307),
+    resources: strict(
+      {
+        mysql: resourcesSchema,
+        xtrabackup: resourcesSchema,
+        /** The init containers (`init-mysql`, `clone-mysql`). @default - none */
+        init: resourcesSchema.optional(),
+      },
+      'the resources of each container',
+    ),
+    probes: probesSchema,
+    /** @default - anywhere */
+    placement: placementSchema.prefault({}),
+    /**
+     * Passwords for root and the replication user. Required by the `mysql84` flavor; the `mysql57`
+     * flavor runs the seed's passwordless root and accepts none.
+     * @default - none (passwordless root, `MYSQL_ALLOW_EMPTY_PASSWORD`)
+     */
+    credentials: credentialsSchema.optional(),
+    /** @default - baseline, writable root filesystems */
+    security: securitySchema.prefault({ podSecurity: 'baseline' }),
+    /** @default - no spreading, no PodDisruptionBudget */
+    availability: availabilitySchema.prefault({}),
+    /** @default - no NetworkPolicy */
+    networkPolicy: networkPolicySchema.optional(),
+    /**
+     * Seconds Kubernetes waits after SIGTERM before killing mysqld; give InnoDB time for a clean shutdown.
+     * @default - Kubernetes' default (30)
+     */
+    terminationGracePeriodSeconds: int(1, 3600).optional(),
+    /**
+     * Annotate the pod template with a hash of the ConfigMap and the scripts, so that changing either
+     * rolls the pods.
+     * @default false
+     */
+    rollOnConfigChange: bool().default(false),
+    /**
+     * Labels added to every object's metadata (never to selectors, which are immutable).
+     * @default {}
+     */
+    labels: labels().default({}),
+    /** Argo CD sync waves are always written; this sets pruning protection and the Application. @default - protection 'forbid', no Application */
+    gitops: gitOpsSchema.prefault({}),
+  },
+  'a profile config',
+);
+
+type Fields = z.output<typeof fields>;
+
+/** Adds a problem at `path` unless `ok`; `AS_WRITTEN` shows the value as the profile wrote it (no defaults). */
+type Check = (ok: boolean, path: readonly (string | number)[], value: unknown, allowed: string) => void;
+const AS_WRITTEN = Symbol('as written');
+
+/** The rules between fields, and the AWS limits; run once every field has its right type. */
+function crossFieldRules(c: Fields, check: Check): void {
+  check(
+    c.profile !== 'argocd',
+    ['profile'],
+    c.profile,
+    'is reserved for the Argo CD Applications folder dist/argocd/; choose another name',
+  );
+  // `<name>-read` and pod names `<name>-<ordinal>` must stay valid labels too.
+  check(
+    c.name.length <= 52,
+    ['name'],
+    c.name,
+    'expected at most 52 characters, so that pod names "<name>-<ordinal>" and their controller-revision label stay within 63',
+  );
+  check(c.backupPort !== c.mysqlPort, ['backupPort'], c.backupPort, 'must differ from mysqlPort');
+  check(
+    c.mysqlFiles.primaryKey !== c.mysqlFiles.replicaKey,
+    ['mysqlFiles', 'replicaKey'],
+    c.mysqlFiles.replicaKey,
+    'must differ from mysqlFiles.primaryKey',
+  );
+
+  // Storage: fields that only some volume types take, and the EBS limits of the type.
+  const s = c.storage;
+  const limits = EBS_LIMITS[s.volumeType];
+  if (s.kmsKeyId !== undefined)
+    check(
+      s.encrypted,
+      ['storage', 'kmsKeyId'],
+      s.kmsKeyId,
+      'is only used when storage.encrypted is true; set encrypted: true or remove kmsKeyId',
+    );
+  const gib = Math.ceil(parseQuantity(s.size)! / 2 ** 30); // the driver rounds up to whole GiB
+  check(
+    gib >= limits.minGiB,
+    ['storage', 'size'],
+    s.size,
+    `EBS ${s.volumeType} volumes are at least ${limits.minGiB}Gi; use "${limits.minGiB}Gi" or more`,
+  );
+  check(
+    gib <= limits.maxGiB,
+    ['storage', 'size'],
+    s.size,
+    `EBS ${s.volumeType} volumes are at most ${gibQuantity(limits.maxGiB)} (${limits.maxGiB} GiB); use "${gibQuantity(limits.maxGiB)}" or less`,
+  );
+  if (s.iops !== undefined && limits.iops === undefined) {
+    check(
+      false,
+      ['storage', 'iops'],
+      s.iops,
+      `is only accepted for volume types ${oneOf(EBS_IOPS_TYPES)}, not ${show(s.volumeType)}; remove it or change storage.volumeType`,
+    );
+  } else if (limits.iops !== undefined) {
+    const l = limits.iops;
+    check(
+      s.iops !== undefined || l.baseline > 0,
+      ['storage', 'iops'],
+      s.iops,
+      `is required for EBS ${s.volumeType} volumes (${l.min} to ${l.max} IOPS, at most ${l.perGiB} per GiB)`,
+    );
+    if (s.iops !== undefined) {
+      check(
+        s.iops >= l.min && s.iops <= l.max,
+        ['storage', 'iops'],
+        s.iops,
+        `EBS ${s.volumeType} volumes take ${l.min} to ${l.max} IOPS`,
+      );
+      const most = Math.max(l.baseline, l.perGiB * gib);
+      check(
+        s.iops <= most,
+        ['storage', 'iops'],
+        s.iops,
+        `EBS ${s.volumeType} allows at most ${l.perGiB} IOPS per GiB, ${most} for ${show(s.size)}; ` +
+          `lower iops or raise storage.size to "${Math.ceil(s.iops / l.perGiB)}Gi"`,
+      );
+    }
+  }
+  if (s.throughput !== undefined && limits.throughput === undefined) {
+    check(
+      false,
+      ['storage', 'throughput'],
+      s.throughput,
+      `is only accepted for volume type "gp3", not ${show(s.volumeType)}; remove it or use volumeType "gp3"`,
+    );
+  } else if (s.throughput !== undefined && limits.throughput !== undefined) {
+    const l = limits.throughput;
+    const iops = s.iops ?? limits.iops?.baseline ?? 0;
+    const most = Math.max(l.baseline, Math.floor(l.perIops * iops));
+    check(
+      s.throughput <= most,
+      ['storage', 'throughput'],
+      s.throughput,
+      `EBS ${s.volumeType} allows at most ${l.perIops} MiB/s per provisioned IOPS, ${most} MiB/s for ${iops} IOPS; ` +
+        `lower throughput or raise storage.iops to ${Math.ceil(s.throughput / l.perIops)}`,
+    );
+  }
+
+  // Resources: a request above its limit is refused by the API server.
+  const resources: [string, ResourcesConfig | undefined][] = [
+    ['mysql', c.resources.mysql],
+    ['xtrabackup', c.resources.xtrabackup],
+    ['init', c.resources.init],
+  ];
+  for (const [container, r] of resources) {
+    if (r === undefined) continue;
+    for (const kind of ['cpu', 'memory'] as const) {
+      const req = r[`${kind}Request`];
+      const lim = r[`${kind}Limit`];
+      if (req === undefined || lim === undefined) continue;
+      check(
+        parseQuantity(req)! <= parseQuantity(lim)!,
+        ['resources', container, `${kind}Request`],
+        req,
+        `must not exceed resources.${container}.${kind}Limit (${show(lim)}); raise the limit or lower the request`,
+      );
+    }
+  }
+
+  if (c.flavor === 'mysql57') {
+    check(
+      c.placement.architectures.length === 1 && c.placement.architectures[0] === 'amd64',
+      ['placement', 'architectures'],
+      c.placement.architectures,
+      'must be ["amd64"] for the mysql57 flavor: mysql:5.7 and XtraBackup 2.4 are published for amd64 only',
+    );
+    check(
+      c.credentials === undefined,
+      ['credentials'],
+      AS_WRITTEN,
+      'is not supported by the mysql57 flavor, which runs the seed\'s passwordless root; use flavor "mysql84" or remove credentials',
+    );
+  }
+  if (c.flavor === 'mysql84')
+    check(
+      c.credentials !== undefined,
+      ['credentials'],
+      c.credentials,
+      'is required by the mysql84 flavor: set credentials.secretName (no empty passwords)',
+    );
+  check(!('app' in c.labels), ['labels'], 'app', 'is reserved: "app" is the selector label, set from name');
 }
 
-export interface GitOpsConfig {
-  /** @default 'forbid' */
-  readonly protection?: ArgoCdProtection;
-  /** @default - no Application is generated */
-  readonly argocd?: ArgoCdApplicationConfig;
-}
+/** The whole schema: every field, then the rules between them, then the defaults that depend on others. */
+export const mysqlStackConfigSchema = fields
+  .superRefine((c, ctx) => {
+    // Zod runs refinements after continuable issues too; the rules need every field well-typed.
+    if (ctx.issues.length > 0) return;
+    crossFieldRules(c, (ok, path, value, allowed) => {
+      if (!ok)
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path],
+          input: value,
+          message: allowed,
+          params: {
+            subject: path.length === 1 && path[0] === 'labels' ? 'key' : undefined,
+            asWritten: value === AS_WRITTEN,
+          },
+        });
+    });
+  })
+  .transform((c) => ({
+    ...c,
+    gitops: {
+      ...c.gitops,
+      argocd: c.gitops.argocd && { ...c.gitops.argocd, path: c.gitops.argocd.path ?? `dist/${c.profile}` },
+    },
+  }));
 
-export interface MysqlStackConfig {
-  /** Profile name; the output folder is `dist/<profile>/`. A DNS-1123 label. */
-  readonly profile: string;
-  /**
-   * Name of the StatefulSet, its headless Service and the `app` label (pods are `<name>-N`, reachable as
-   * `<name>-N.<name>`); the read Service is `<name>-read`, the ConfigMap `<name>-config`. DNS-1123 label.
-   */
-  readonly name: string;
-  /** Namespace of every namespaced object; the chart creates it. DNS-1123 label. */
-  readonly namespace: string;
-  /** Number of MySQL pods: ordinal 0 is the primary, the rest are read replicas. At least 1. */
-  readonly replicas: number;
-  /** MySQL major version family; selects the scripts and SQL dialect. */
-  readonly flavor: MysqlFlavor;
-  readonly images: ImagesConfig;
-  readonly storage: StorageConfig;
-  readonly mysqlFiles: MysqlFilesConfig;
-  /**
-   * Added to the pod ordinal to make the MySQL `server-id` (0 is reserved by MySQL).
-   * @default 100
-   */
-  readonly serverIdOffset?: number;
-  /** @default 3306 */
-  readonly mysqlPort?: number;
-  /** Port on which the sidecar streams backups to the next peer. @default 3307 */
-  readonly backupPort?: number;
-  readonly resources: {
-    readonly mysql: ResourcesConfig;
-    readonly xtrabackup: ResourcesConfig;
-    /** The init containers (`init-mysql`, `clone-mysql`). @default - none */
-    readonly init?: ResourcesConfig;
-  };
-  readonly probes: ProbesConfig;
-  /** @default - anywhere */
-  readonly placement?: PlacementConfig;
-  /**
-   * Passwords for root and the replication user. Required by the `mysql84` flavor; the `mysql57`
-   * flavor runs the seed's passwordless root and accepts none.
-   * @default - none (passwordless root, `MYSQL_ALLOW_EMPTY_PASSWORD`)
-   */
-  readonly credentials?: CredentialsConfig;
-  /** @default - baseline, writable root filesystems */
-  readonly security?: SecurityConfig;
-  /** @default - no spreading, no PodDisruptionBudget */
-  readonly availability?: AvailabilityConfig;
-  /** @default - no NetworkPolicy */
-  readonly networkPolicy?: NetworkPolicyConfig;
-  /**
-   * Seconds Kubernetes waits after SIGTERM before killing mysqld; give InnoDB time for a clean shutdown.
-   * @default - Kubernetes' default (30)
-   */
-  readonly terminationGracePeriodSeconds?: number;
-  /**
-   * Annotate the pod template with a hash of the ConfigMap and the scripts, so that changing either
-   * rolls the pods.
-   * @default false
-   */
-  readonly rollOnConfigChange?: boolean;
-  /**
-   * Labels added to every object's metadata (never to selectors, which are immutable).
-   * @default {}
-   */
-  readonly labels?: Readonly<Record<string, string>>;
-  /** Argo CD sync waves are always written; this sets pruning protection and the Application. @default - protection 'forbid', no Application */
-  readonly gitops?: GitOpsConfig;
-}
-
+/** A profile's config as written in `profiles.ts`: optional fields may be left out. */
+export type MysqlStackConfig = z.input<typeof mysqlStackConfigSchema>;
 /** A config whose optional fields are all filled in, as the charts consume it. */
-export interface ResolvedConfig extends MysqlStackConfig {
-  readonly serverIdOffset: number;
-  readonly mysqlPort: number;
-  readonly backupPort: number;
-  readonly images: Required<ImagesConfig>;
-  readonly placement: Required<PlacementConfig>;
-  readonly credentials?: Required<Omit<CredentialsConfig, 'externalSecret'>> & {
-    readonly externalSecret?: Required<ExternalSecretConfig>;
-  };
-  readonly security: Required<SecurityConfig>;
-  readonly availability: AvailabilityConfig;
-  readonly rollOnConfigChange: boolean;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly gitops: {
-    readonly protection: ArgoCdProtection;
-    readonly argocd?: Required<ArgoCdApplicationConfig>;
-  };
+export type ResolvedConfig = z.output<typeof mysqlStackConfigSchema>;
+
+/**
+ * Checks every field of a profile's config and fills in the defaults.
+ * @throws ConfigError listing every problem, each naming the field, the bad value and what is allowed.
+ */
+export function validateConfig(config: MysqlStackConfig): ResolvedConfig {
+  const result = mysqlStackConfigSchema.safeParse(config, { reportInput: true });
+  if (result.success) return result.data;
+  const profile = (config as { profile?: unknown } | undefined)?.profile;
+  throw new ConfigError(String(profile), problemsOf(mysqlStackConfigSchema, config, result.error.issues));
 }

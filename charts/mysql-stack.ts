@@ -1,12 +1,11 @@
 import { App } from 'cdk8s';
 import { annotateForArgoCd } from './argocd';
-import { MysqlStackConfig, ResolvedConfig } from './config';
+import { MysqlStackConfig, ResolvedConfig, validateConfig } from './config';
 import { NamespaceChart } from './namespace-chart';
 import { PolicyChart } from './policy-chart';
 import { ServicesChart } from './services-chart';
 import { StatefulSetChart } from './statefulset-chart';
 import { StorageClassChart } from './storage-class-chart';
-import { validateConfig } from './validate-config';
 
 /** The charts of one profile, in the order `kubectl apply -f` must create them. */
 export interface MysqlStack {

@@ -1,5 +1,5 @@
 import { production, PROFILES, workshop } from '../charts/profiles';
-import { ConfigError, parseQuantity, validateConfig } from '../charts/validate-config';
+import { ConfigError, parseQuantity, validateConfig } from '../charts/config';
 import { withChanges } from './support/synth';
 
 /** The single problem reported for a config changed from a profile (the workshop by default). */
@@ -87,7 +87,7 @@ describe('validation: each rule names the field, the bad value and what is allow
     );
   });
   test('fails if throughput is set for a type other than gp3', () => {
-    expect(problemFor({ 'storage.volumeType': 'io2', 'storage.throughput': 250 })).toBe(
+    expect(problemFor({ 'storage.volumeType': 'io2', 'storage.iops': 1000, 'storage.throughput': 250 })).toBe(
       'storage.throughput is 250; is only accepted for volume type "gp3", not "io2"; remove it or use volumeType "gp3"',
     );
   });
@@ -101,6 +101,7 @@ describe('validation: each rule names the field, the bad value and what is allow
       validateConfig(
         withChanges(workshop, {
           'storage.volumeType': 'gp3',
+          'storage.size': '12Gi', // 500 IOPS per GiB
           'storage.iops': 6000,
           'storage.throughput': 250,
         }),
@@ -323,4 +324,265 @@ describe('parseQuantity', () => {
     ['1e3', 1000],
   ])('%s', (q, value) => expect(parseQuantity(q)).toBe(value));
   test.each(['10GB', '', 'Gi', '1 Gi', '--1'])('rejects %p', (q) => expect(parseQuantity(q)).toBeUndefined());
+});
+
+/** Every problem reported for a config changed from a profile. */
+function problemsFor(changes: Record<string, unknown>, base = workshop): readonly string[] {
+  try {
+    validateConfig(withChanges(base, changes));
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error(`config with ${JSON.stringify(changes)} was accepted`);
+}
+
+type BadInput = [string, Record<string, unknown>, typeof workshop, readonly (string | RegExp)[]];
+const W = workshop;
+const P = production;
+/** Kinds of bad input a user really writes, each with the whole message it gets. */
+const BAD_INPUTS: BadInput[] = [
+  [
+    'a boolean written as a string',
+    { 'availability.spreadAcrossZones': 'false' },
+    P,
+    ['availability.spreadAcrossZones is "false"; expected true or false'],
+  ],
+  [
+    'a boolean written as a word',
+    { rollOnConfigChange: 'no' },
+    W,
+    ['rollOnConfigChange is "no"; expected true or false'],
+  ],
+  [
+    'a typo in a key',
+    { 'storage.allowVolumeExpnsion': true },
+    W,
+    [
+      'storage.allowVolumeExpnsion is true; storage has no field "allowVolumeExpnsion": did you mean "allowVolumeExpansion"?',
+    ],
+  ],
+  [
+    'a typo in a top-level key',
+    { replica: 3 },
+    W,
+    ['replica is 3; the config has no field "replica": did you mean "replicas"?'],
+  ],
+  [
+    'a key in the wrong case',
+    { 'probes.liveness.PeriodSeconds': 10 },
+    W,
+    [
+      'probes.liveness.PeriodSeconds is 10; probes.liveness has no field "PeriodSeconds": did you mean "periodSeconds"?',
+    ],
+  ],
+  [
+    'an unknown key far from any field',
+    { 'storage.colour': 'red' },
+    W,
+    [
+      /^storage\.colour is "red"; storage has no field "colour"; its fields are storageClassName, volumeType, encrypted, /,
+    ],
+  ],
+  [
+    'a typo in a list item key',
+    { networkPolicy: { clients: [{ namespace: 'app', podLabel: { a: 'b' } }] } },
+    P,
+    [
+      'networkPolicy.clients[0].podLabel is {"a":"b"}; networkPolicy.clients[0] has no field "podLabel": did you mean "podLabels"?',
+    ],
+  ],
+  [
+    'a missing resources block',
+    { resources: undefined },
+    W,
+    [
+      'resources is missing; expected the resources of each container (an object with the fields mysql, xtrabackup, init)',
+    ],
+  ],
+  [
+    'a missing storage block',
+    { storage: undefined },
+    W,
+    [
+      /^storage is missing; expected the storage settings \(an object with the fields storageClassName, volumeType, /,
+    ],
+  ],
+  [
+    'a missing probe',
+    { 'probes.readiness': undefined },
+    W,
+    [
+      'probes.readiness is missing; expected probe timings (an object with the fields initialDelaySeconds, periodSeconds, timeoutSeconds, failureThreshold)',
+    ],
+  ],
+  [
+    'a missing required string',
+    { 'security.podSecurity': undefined },
+    P,
+    ['security.podSecurity is missing; expected one of "baseline", "restricted"'],
+  ],
+  [
+    'a string where a block belongs',
+    { images: 'mysql:5.7' },
+    W,
+    [
+      'images is "mysql:5.7"; expected the container images (an object with the fields mysql, xtrabackup, pullPolicy)',
+    ],
+  ],
+  [
+    'a single mount option instead of a list',
+    { 'storage.mountOptions': 'debug' },
+    W,
+    ['storage.mountOptions is "debug"; expected a list such as ["noatime"]'],
+  ],
+  [
+    'an object where a list belongs',
+    { networkPolicy: { clients: { namespace: 'app' } } },
+    P,
+    ['networkPolicy.clients is {"namespace":"app"}; expected a list such as [{ namespace: "app" }]'],
+  ],
+  ['NaN replicas', { replicas: NaN }, W, ['replicas is NaN; expected a whole number from 1 to 100']],
+  [
+    'infinite replicas',
+    { replicas: Infinity },
+    W,
+    ['replicas is Infinity; expected a whole number from 1 to 100'],
+  ],
+  [
+    'a number written as a string',
+    { mysqlPort: '3306' },
+    W,
+    ['mysqlPort is "3306"; expected a whole number from 1 to 65535'],
+  ],
+  [
+    'a fractional grace period',
+    { terminationGracePeriodSeconds: 30.5 },
+    P,
+    ['terminationGracePeriodSeconds is 30.5; expected a whole number from 1 to 3600'],
+  ],
+  [
+    'an image tag as a number',
+    { 'images.mysql': 5.7 },
+    W,
+    [/^images\.mysql is 5\.7; expected an image reference/],
+  ],
+  [
+    'a gp2 volume above the EBS maximum',
+    { 'storage.size': '100Ti' },
+    W,
+    ['storage.size is "100Ti"; EBS gp2 volumes are at most 16Ti (16384 GiB); use "16Ti" or less'],
+  ],
+  [
+    'a gp3 volume above the EBS maximum (64 TiB since 2025)',
+    { 'storage.size': '65Ti' },
+    P,
+    ['storage.size is "65Ti"; EBS gp3 volumes are at most 64Ti (65536 GiB); use "64Ti" or less'],
+  ],
+  [
+    'a magnetic volume above 1 TiB',
+    { 'storage.volumeType': 'standard', 'storage.size': '2Ti' },
+    W,
+    ['storage.size is "2Ti"; EBS standard volumes are at most 1Ti (1024 GiB); use "1Ti" or less'],
+  ],
+  [
+    'gp3 IOPS below its baseline',
+    { 'storage.iops': 1000 },
+    P,
+    ['storage.iops is 1000; EBS gp3 volumes take 3000 to 80000 IOPS'],
+  ],
+  [
+    'gp3 IOPS above 500 per GiB',
+    { 'storage.iops': 30000 },
+    P,
+    [
+      'storage.iops is 30000; EBS gp3 allows at most 500 IOPS per GiB, 25000 for "50Gi"; lower iops or raise storage.size to "60Gi"',
+    ],
+  ],
+  [
+    'gp3 throughput above 0.25 MiB/s per IOPS',
+    { 'storage.throughput': 1000 },
+    P,
+    [
+      'storage.throughput is 1000; EBS gp3 allows at most 0.25 MiB/s per provisioned IOPS, 750 MiB/s for 3000 IOPS; lower throughput or raise storage.iops to 4000',
+    ],
+  ],
+  [
+    'io1 without IOPS',
+    { 'storage.volumeType': 'io1' },
+    W,
+    ['storage.iops is undefined; is required for EBS io1 volumes (100 to 64000 IOPS, at most 50 per GiB)'],
+  ],
+  [
+    'io1 IOPS above 50 per GiB',
+    { 'storage.volumeType': 'io1', 'storage.iops': 1000 },
+    W,
+    [
+      'storage.iops is 1000; EBS io1 allows at most 50 IOPS per GiB, 500 for "10Gi"; lower iops or raise storage.size to "20Gi"',
+    ],
+  ],
+  [
+    'a label name with a space',
+    { 'labels.bad key': 'x' },
+    P,
+    [/^labels key is "bad key"; expected a label name/],
+  ],
+  [
+    'a node selector that is not an object',
+    { 'placement.nodeSelector': 'pool' },
+    W,
+    [
+      'placement.nodeSelector is "pool"; expected labels: an object of label names to label values, such as {"tier": "db"}',
+    ],
+  ],
+  [
+    'an Argo CD flag as a string',
+    { 'gitops.argocd.automated': 'true' },
+    P,
+    ['gitops.argocd.automated is "true"; expected true or false'],
+  ],
+  [
+    'a wrong-case key that also leaves a required one missing',
+    { 'credentials.externalSecret': { secretStoreName: 'aws', remotekey: 'prod/mysql' } },
+    P,
+    [
+      'credentials.externalSecret.remoteKey is missing; expected a secret name such as "prod/mysql" (letters, digits and /_+=.@-)',
+      'credentials.externalSecret.remotekey is "prod/mysql"; credentials.externalSecret has no field "remotekey": did you mean "remoteKey"?',
+    ],
+  ],
+  [
+    'a null block',
+    { security: null },
+    P,
+    [
+      /^security is null; expected the security settings \(an object with the fields podSecurity, readOnlyRootFilesystem\)$/,
+    ],
+  ],
+];
+
+describe('a table of bad input, each with its whole message', () => {
+  test('has at least 30 kinds', () => expect(BAD_INPUTS.length).toBeGreaterThanOrEqual(30));
+  test.each(BAD_INPUTS)('fails on %s', (_title, changes, base, expected) => {
+    const problems = problemsFor(changes, base);
+    expect(problems).toHaveLength(expected.length);
+    expected.forEach((e, i) =>
+      typeof e === 'string' ? expect(problems[i]).toBe(e) : expect(problems[i]).toMatch(e),
+    );
+  });
+  test('fails on a config that is not an object', () => {
+    expect(() => validateConfig('workshop' as never)).toThrow(
+      /^Invalid config for profile "undefined" \(1 problem\):\n  - config is "workshop"; expected a profile config/,
+    );
+  });
+  test('accepts the largest gp3 volume with the most IOPS and throughput (2025 limits)', () => {
+    expect(() =>
+      validateConfig(
+        withChanges(production, {
+          'storage.size': '64Ti',
+          'storage.iops': 80000,
+          'storage.throughput': 2000,
+        }),
+      ),
+    ).not.toThrow();
+  });
 });

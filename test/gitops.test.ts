@@ -6,7 +6,7 @@ import { annotateForArgoCd, PROTECTED_KINDS } from '../charts/argocd';
 import { StatefulSetChart } from '../charts/statefulset-chart';
 import { production, PROFILES, workshop } from '../charts/profiles';
 import { synthesize } from '../charts/synth';
-import { ConfigError, validateConfig } from '../charts/validate-config';
+import { ConfigError, validateConfig } from '../charts/config';
 import { distObjects, DIST, Obj } from './support/dist';
 import { synthStack, withChanges } from './support/synth';
 import { treeHashes } from './support/tree';

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { workshop } from '../charts/profiles';
 import { synthesize } from '../charts/synth';
-import { ConfigError } from '../charts/validate-config';
+import { ConfigError } from '../charts/config';
 import { withChanges } from './support/synth';
 import { treeHashes } from './support/tree';
 

@@ -1,10 +1,18 @@
-import { App, YamlOutputType } from 'cdk8s';
+import { ApiObject, App, YamlOutputType } from 'cdk8s';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { ArgoCdApplicationChart } from './argocd';
-import { MysqlStackConfig, ResolvedConfig } from './config';
+import { MysqlStackConfig, ResolvedConfig, validateConfig } from './config';
 import { addMysqlStack } from './mysql-stack';
+import {
+  abandonStaging,
+  publish,
+  PublishError,
+  recoverDist,
+  stagingFolder,
+  startStaging,
+  StepHook,
+} from './publish';
 
 /** Thrown for a request the app cannot serve (e.g. an unknown profile name). */
 export class UsageError extends Error {
@@ -18,23 +26,31 @@ export interface SynthOptions {
   /** Every known profile, by name. */
   readonly profiles: Readonly<Record<string, MysqlStackConfig>>;
   /**
-   * Names of the profiles to synthesize.
+   * Names of the profiles to synthesize. `dist/argocd/` is always rebuilt from every profile, so every
+   * profile's config is checked on every run.
    * @default - every profile
    */
   readonly only?: readonly string[];
   /** The committed output folder; each profile is published to `<distDir>/<profile>/`. */
   readonly distDir: string;
   /**
-   * Where to synthesize before publishing. The cdk8s CLI passes its own output folder here
-   * (`CDK8S_OUTDIR`), which it empties before running the app.
-   * @default - a temporary folder, removed afterwards
+   * A folder that also receives a copy of what was published: the cdk8s CLI's output folder
+   * (`CDK8S_OUTDIR`), in which the CLI looks for manifests after the app ran.
+   * @default - none
    */
-  readonly stagingDir?: string;
+  readonly copyTo?: string;
+  /**
+   * Called after each filesystem step of the publish (tests crash the process here).
+   * @default - nothing
+   */
+  readonly onStep?: StepHook;
 }
 
 export interface SynthResult {
   /** Published folders, relative to the current directory, with their files. */
   readonly published: ReadonlyArray<{ readonly dir: string; readonly files: readonly string[] }>;
+  /** What recovering an interrupted earlier run did, if anything. */
+  readonly recovered?: string;
 }
 
 /**
@@ -49,33 +65,63 @@ const KUSTOMIZATION = 'Kustomization';
 export const ARGOCD_DIR = 'argocd';
 
 /**
- * Synthesizes the chosen profiles into a staging folder, and only when every one of them succeeded
- * replaces `<distDir>/<profile>/` with the result, one rename per profile. Any error (an invalid config,
- * an unknown profile, a chart that throws) leaves `distDir` exactly as it was: for GitOps, an emptied
- * `dist/` would make Argo CD prune the database.
+ * Synthesizes the chosen profiles and, only when every one of them succeeded, replaces their
+ * `<distDir>/<profile>/` folders and `<distDir>/argocd/` all at once (see `publish.ts`). Any error (an
+ * invalid config, an unknown profile, a chart that throws, a full disk) leaves `distDir` exactly as it
+ * was: for GitOps, an emptied `dist/` would make Argo CD prune the database. An interrupted earlier
+ * run is finished (or undone) first.
  */
 export function synthesize(options: SynthOptions): SynthResult {
-  const names = selectProfiles(options.profiles, options.only);
-  const ownStaging = options.stagingDir === undefined;
-  const staging = options.stagingDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mysql-synth-'));
+  const { distDir } = options;
+  const recovered = fs.existsSync(distDir) ? recoverDist(distDir) : undefined;
   try {
-    const configs: ResolvedConfig[] = [];
+    return synthesizeRecovered(options, recovered);
+  } catch (err) {
+    // The message must not claim dist/ is as the user left it when recovery changed it.
+    if (recovered !== undefined && err instanceof Error) Object.assign(err, { recovered });
+    throw err;
+  }
+}
+
+function synthesizeRecovered(options: SynthOptions, recovered: string | undefined): SynthResult {
+  const { distDir } = options;
+  const step = options.onStep ?? (() => {});
+  const names = selectProfiles(options.profiles, options.only);
+  // Every config, not only the chosen ones: dist/argocd/ lists them all, and the cross-profile rules
+  // need them all.
+  const all = Object.values(options.profiles).map((c) => validateConfig(c));
+  checkDistinctDestinations(all.filter((c) => c.gitops.argocd !== undefined));
+  checkNamespaces(all);
+
+  startStaging(distDir);
+  try {
+    const clusterScoped = new ClusterScopedObjects();
     for (const name of names) {
-      configs.push(synthFolder(staging, name, (app) => addMysqlStack(app, options.profiles[name]).config));
+      synthFolder(stagingFolder(distDir, name), (app) => {
+        clusterScoped.add(name, addMysqlStack(app, options.profiles[name]).config, app);
+      });
     }
     const folders = [...names];
-    // The Applications folder lists every profile, so it is rebuilt only when all of them are.
-    const withArgoCd = configs.filter((c) => c.gitops.argocd !== undefined);
-    checkDistinctDestinations(withArgoCd);
-    if (names.length === Object.keys(options.profiles).length && withArgoCd.length > 0) {
-      synthFolder(staging, ARGOCD_DIR, (app) => {
+    const withArgoCd = all.filter((c) => c.gitops.argocd !== undefined);
+    if (withArgoCd.length > 0) {
+      synthFolder(stagingFolder(distDir, ARGOCD_DIR), (app) => {
         for (const c of withArgoCd) new ArgoCdApplicationChart(app, c.profile, { config: c });
       });
       folders.push(ARGOCD_DIR);
     }
-    return { published: folders.map((f) => publish(path.join(staging, f), path.join(options.distDir, f))) };
-  } finally {
-    if (ownStaging) fs.rmSync(staging, { recursive: true, force: true });
+    const published = folders.map((f) => ({ dir: f, files: manifestFiles(stagingFolder(distDir, f)) }));
+    publish(distDir, folders, step);
+    if (options.copyTo !== undefined) copyPublished(distDir, folders, options.copyTo);
+    return {
+      recovered,
+      published: published.map(({ dir, files }) => ({
+        dir: path.relative(process.cwd(), path.join(distDir, dir)) || '.',
+        files,
+      })),
+    };
+  } catch (err) {
+    if (!(err instanceof PublishError)) abandonStaging(distDir);
+    throw err;
   }
 }
 
@@ -98,10 +144,92 @@ function checkDistinctDestinations(configs: readonly ResolvedConfig[]): void {
   }
 }
 
-/** Synthesizes the charts `build` adds to a fresh app into `<staging>/<folder>/`, with a kustomization. */
-function synthFolder<T>(staging: string, folder: string, build: (app: App) => T): T {
-  const outdir = path.join(staging, folder);
-  fs.rmSync(outdir, { recursive: true, force: true });
+/**
+ * Refuses two profiles that would overwrite each other's objects on one cluster: the same namespace
+ * (unless Argo CD sends them to different clusters).
+ */
+function checkNamespaces(configs: readonly ResolvedConfig[]): void {
+  for (const [i, a] of configs.entries()) {
+    for (const b of configs.slice(i + 1)) {
+      if (a.namespace !== b.namespace || onDifferentClusters(a, b)) continue;
+      throw new UsageError(
+        `Profiles "${a.profile}" and "${b.profile}" both use namespace "${a.namespace}": applied to one cluster, ` +
+          "each would overwrite the other's StatefulSet, Services and ConfigMap. Give one of them another " +
+          'namespace (or Argo CD destinations on different clusters, gitops.argocd.destinationServer).',
+      );
+    }
+  }
+}
+
+const onDifferentClusters = (a: ResolvedConfig, b: ResolvedConfig): boolean =>
+  a.gitops.argocd !== undefined &&
+  b.gitops.argocd !== undefined &&
+  a.gitops.argocd.destinationServer !== b.gitops.argocd.destinationServer;
+
+/** JSON with sorted keys, so that equal objects compare equal. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/**
+ * The cluster-scoped objects (StorageClass, Namespace, VolumeSnapshotClass) of the profiles synthesized
+ * so far: two profiles may emit the same one only with the same content, since on one cluster the
+ * second apply would silently rewrite the first profile's object.
+ */
+class ClusterScopedObjects {
+  private readonly seen = new Map<string, { profile: string; json: string; config: ResolvedConfig }>();
+
+  add(profile: string, config: ResolvedConfig, app: App): void {
+    for (const chart of app.charts) {
+      for (const obj of chart.node.findAll()) {
+        if (!(obj instanceof ApiObject) || obj.metadata.namespace !== undefined) continue;
+        const key = `${obj.kind} "${obj.name}"`;
+        const json = canonical(obj.toJson());
+        const other = this.seen.get(key);
+        if (other === undefined) {
+          this.seen.set(key, { profile, json, config });
+        } else if (other.json !== json && !onDifferentClusters(other.config, config)) {
+          throw new UsageError(
+            `Profiles "${other.profile}" and "${profile}" both emit the cluster-scoped ${key} with different ` +
+              "content: on one cluster, applying one would rewrite the other's. Give one of them its own name " +
+              '(e.g. storage.storageClassName or storage.snapshotClass.name) or make them identical.',
+          );
+        }
+      }
+    }
+  }
+}
+
+/** The manifests and kustomization of a staged folder. */
+function manifestFiles(dir: string): string[] {
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => MANIFEST.test(f) || f === KUSTOMIZATION)
+    .sort();
+  if (files.length === 0) throw new Error(`Synthesis produced no manifests in ${dir}`);
+  // Anything else cdk8s wrote (construct metadata) must not be published.
+  for (const f of fs.readdirSync(dir))
+    if (!files.includes(f)) fs.rmSync(path.join(dir, f), { recursive: true });
+  return files;
+}
+
+/** Copies the published folders to the cdk8s CLI's output folder, which it checks after the app ran. */
+function copyPublished(distDir: string, folders: readonly string[], copyTo: string): void {
+  for (const f of folders) {
+    const to = path.join(copyTo, f);
+    fs.rmSync(to, { recursive: true, force: true });
+    fs.cpSync(path.join(distDir, f), to, { recursive: true });
+  }
+}
+
+/** Synthesizes the charts `build` adds to a fresh app into `outdir`, with a kustomization. */
+function synthFolder<T>(outdir: string, build: (app: App) => T): T {
   const app = new App({
     outdir,
     yamlOutputType: YamlOutputType.FILE_PER_CHART,
@@ -155,27 +283,4 @@ function writeKustomization(dir: string): void {
       '',
     ].join('\n'),
   );
-}
-
-/** Copies the manifests of one staged folder into a fresh folder beside `target`, then swaps it in. */
-function publish(stagedDir: string, target: string): { dir: string; files: string[] } {
-  const files = fs
-    .readdirSync(stagedDir)
-    .filter((f) => MANIFEST.test(f) || f === KUSTOMIZATION)
-    .sort();
-  if (files.length === 0) throw new Error(`Synthesis produced no manifests in ${stagedDir}`);
-  const parent = path.dirname(target);
-  fs.mkdirSync(parent, { recursive: true });
-  const fresh = fs.mkdtempSync(path.join(parent, `.${path.basename(target)}.new-`));
-  fs.chmodSync(fresh, 0o755);
-  const old = `${fresh.replace('.new-', '.old-')}`;
-  try {
-    for (const f of files) fs.copyFileSync(path.join(stagedDir, f), path.join(fresh, f));
-    if (fs.existsSync(target)) fs.renameSync(target, old);
-    fs.renameSync(fresh, target);
-  } finally {
-    fs.rmSync(fresh, { recursive: true, force: true });
-    fs.rmSync(old, { recursive: true, force: true });
-  }
-  return { dir: path.relative(process.cwd(), target) || '.', files };
 }

@@ -134,14 +134,40 @@ describe('Argo CD Applications in dist/argocd/', () => {
     }
   });
 
-  test('synthesizing a subset of profiles leaves dist/argocd/ alone (it lists every profile)', () => {
+  test('synthesizing a subset of profiles rebuilds dist/argocd/ from every profile, so it is never stale', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argo-subset-'));
     try {
       synthesize({ profiles: PROFILES, distDir: dir });
-      const before = treeHashes(path.join(dir, 'argocd'));
-      const result = synthesize({ profiles: PROFILES, only: ['workshop'], distDir: dir });
-      expect(result.published.map((p) => path.basename(p.dir))).toEqual(['workshop']);
-      expect(treeHashes(path.join(dir, 'argocd'))).toEqual(before);
+      const productionBefore = treeHashes(path.join(dir, 'production'));
+      // production's Application changes, but only workshop is synthesized (MYSQL_PROFILES=workshop).
+      const changed = {
+        ...PROFILES,
+        production: withChanges(production, { 'gitops.argocd.targetRevision': 'release' }),
+      };
+      const result = synthesize({ profiles: changed, only: ['workshop'], distDir: dir });
+      expect(result.published.map((p) => path.basename(p.dir))).toEqual(['workshop', 'argocd']);
+      expect(fs.readFileSync(path.join(dir, 'argocd', 'production.k8s.yaml'), 'utf8')).toContain(
+        'targetRevision: release',
+      );
+      expect(fs.readdirSync(path.join(dir, 'argocd')).sort()).toEqual([
+        'Kustomization',
+        'production.k8s.yaml',
+        'workshop.k8s.yaml',
+      ]);
+      expect(treeHashes(path.join(dir, 'production'))).toEqual(productionBefore);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('fails if an unchosen profile is invalid, since dist/argocd/ lists it too', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argo-subset-bad-'));
+    try {
+      const bad = { ...PROFILES, production: withChanges(production, { replicas: 0 }) };
+      expect(() => synthesize({ profiles: bad, only: ['workshop'], distDir: dir })).toThrow(
+        /Invalid config for profile "production".*\n {2}- replicas is 0/,
+      );
+      expect(fs.readdirSync(dir)).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

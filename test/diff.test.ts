@@ -304,3 +304,101 @@ describe('the CLI', () => {
     expect(r.stderr).toContain('usage: diff');
   });
 });
+
+/**
+ * Review mode against real git repositories: a base commit with dist/ and a change commit, as a pull
+ * request has them. The fresh synth comes from the profiles passed in (the change's charts).
+ */
+describe('npm run diff reviews what a pull request changes', () => {
+  let repo: string;
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', repo, ...args], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@example.com',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@example.com',
+      },
+    }).trim();
+  /** Replaces the repository's dist/ with a synth of `config` and commits it. */
+  const commitDist = (config: MysqlStackConfig, message: string) => {
+    fs.rmSync(path.join(repo, 'dist'), { recursive: true, force: true });
+    synthesize({ profiles: { workshop: config }, distDir: path.join(repo, 'dist') });
+    git('add', '-A');
+    git('commit', '-q', '-m', message);
+    return git('rev-parse', 'HEAD');
+  };
+  const review = (config: MysqlStackConfig, ref?: string) =>
+    runDiff({ distDir: path.join(repo, 'dist'), profiles: { workshop: config }, base: { ref } });
+  const three = { ...workshop, replicas: 3 };
+
+  beforeEach(() => {
+    repo = fs.mkdtempSync(path.join(tmp, 'repo-'));
+    git('init', '-q', '-b', 'main');
+    commitDist(workshop, 'base: dist/ of the workshop');
+  });
+
+  test('after npm run synth and a commit (where the stale check says "No changes"), it shows the change', () => {
+    git('checkout', '-q', '-b', 'feature');
+    commitDist(three, 'change: 3 replicas, dist/ regenerated');
+    const stale = runDiff({ distDir: path.join(repo, 'dist'), profiles: { workshop: three } });
+    expect(stale.exitCode).toBe(0);
+    const r = review(three);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(
+      /dist\/ at the merge-base of HEAD and main \([0-9a-f]{7}\) differs from a fresh synth/,
+    );
+    expect(r.stdout).toContain('spec.replicas: 2 → 3');
+    expect(r.stdout).not.toContain('working tree differs');
+  });
+
+  test('compares with the merge-base, not with the tip of main that moved on', () => {
+    git('checkout', '-q', '-b', 'feature');
+    commitDist(three, 'change: 3 replicas');
+    git('checkout', '-q', 'main');
+    commitDist({ ...workshop, images: { ...workshop.images, mysql: 'mysql:5.7.44' } }, 'main moved on');
+    git('checkout', '-q', 'feature');
+    const r = review(three);
+    expect(r.stdout).toContain('spec.replicas: 2 → 3');
+    expect(r.stdout).not.toContain('mysql:5.7.44');
+  });
+
+  test('--base REF: against dist/ as committed at that revision', () => {
+    const first = git('rev-parse', 'HEAD');
+    commitDist(three, 'three');
+    commitDist({ ...workshop, replicas: 4 }, 'four');
+    const r = review({ ...workshop, replicas: 4 }, first);
+    expect(r.stdout).toContain(`dist/ at ${first} (${first.slice(0, 7)})`);
+    expect(r.stdout).toContain('spec.replicas: 2 → 4');
+    expect(review({ ...workshop, replicas: 4 }, 'HEAD').exitCode).toBe(0);
+  });
+
+  test('before npm run synth, it shows the change and notes that dist/ is stale', () => {
+    const r = review(three);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain('spec.replicas: 2 → 3');
+    expect(r.stdout).toContain(
+      'in the working tree differs from this synth in 1 object(s): run `npm run synth`',
+    );
+  });
+
+  test('a base without dist/ shows every object as added', () => {
+    fs.writeFileSync(path.join(repo, 'README'), 'x\n');
+    git('add', 'README');
+    git('commit', '-q', '-m', 'readme');
+    git('rm', '-r', '-q', 'dist');
+    git('commit', '-q', '-m', 'no dist');
+    const r = review(workshop, 'HEAD');
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/0 changed, 7 added, 0 removed/);
+  });
+
+  test('fails with exit 2 and a clear message for an unknown --base', () => {
+    const r = review(workshop, 'no-such-branch');
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('--base no-such-branch: no such revision in');
+  });
+});

@@ -1,5 +1,10 @@
 /**
- * `npm run diff`: what a change to the charts or profiles does to the committed `dist/`, per object.
+ * `npm run diff`: what a change to the charts or profiles does to `dist/`, per object. Three modes:
+ * - review (the default): `dist/` as committed at a base (the merge-base of HEAD with the default
+ *   branch, or `base.ref`) against a fresh synth of the working tree: what a pull request changes, also
+ *   after `npm run synth` has already updated the working tree's `dist/`;
+ * - stale: the working tree's `dist/` against a fresh synth (is `dist/` up to date?);
+ * - folders: two folders directly (`newDir`).
  * The CLI (main.ts) is a thin wrapper around `runDiff`, which the tests call directly.
  */
 import * as fs from 'fs';
@@ -8,10 +13,22 @@ import * as path from 'path';
 import type { MysqlStackConfig } from '../../charts/config';
 import { synthesize } from '../../charts/synth';
 import { diffManifests, formatReport, loadManifests } from './diff-manifests';
+import { extractTree, repoRoot, resolveBase } from './git-base';
 
 export interface RunDiffOptions {
-  /** The committed output folder (`dist/`). */
+  /** The output folder of the working tree (`dist/`). */
   readonly distDir: string;
+  /**
+   * Review mode: compare `distDir` as committed at this base with a fresh synth.
+   * @default - stale mode: compare `distDir` as it is in the working tree
+   */
+  readonly base?: {
+    /**
+     * A revision (`origin/main`, a commit id).
+     * @default - the merge-base of HEAD with the default branch
+     */
+    readonly ref?: string;
+  };
   /**
    * Compare with this folder instead of a fresh synth (two folders directly).
    * @default - synthesize `profiles` into a temporary folder, removed afterwards
@@ -43,33 +60,52 @@ function display(dir: string): string {
 
 export function runDiff(options: RunDiffOptions): RunDiffResult {
   const only = options.only && options.only.length > 0 ? [...new Set(options.only)] : undefined;
-  let tmp: string | undefined;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mysql-diff-'));
   try {
     let newDir = options.newDir;
     let newName = newDir ? display(newDir) : 'a fresh synth';
     if (!newDir) {
       if (!options.profiles) throw new Error('runDiff: either profiles or newDir is required');
-      tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mysql-diff-'));
+      newDir = path.join(tmp, 'new');
       try {
-        synthesize({ profiles: options.profiles, only, distDir: tmp });
+        synthesize({ profiles: options.profiles, only, distDir: newDir });
       } catch (err) {
         return { exitCode: 2, stdout: '', stderr: `error: synth failed: ${message(err)}\n` };
       }
-      newDir = tmp;
       newName = `a fresh synth (${only ? only.join(', ') : 'all profiles'})`;
     } else if (!fs.existsSync(newDir)) {
       throw new Error(`${newDir}: no such folder`);
     }
-    const result = diffManifests(loadManifests(options.distDir, only), loadManifests(newDir, only));
-    return {
-      exitCode: result.changes.length === 0 ? 0 : 1,
-      stdout: formatReport(result, display(options.distDir), newName),
-      stderr: '',
-    };
+    let oldDir = options.distDir;
+    let oldName = display(options.distDir);
+    if (options.base !== undefined) {
+      const repo = repoRoot(path.dirname(path.resolve(options.distDir)));
+      const base = resolveBase(repo, options.base.ref);
+      const distAbs = path.join(
+        fs.realpathSync(path.dirname(path.resolve(options.distDir))),
+        path.basename(options.distDir),
+      );
+      const distRel = path.relative(fs.realpathSync(repo), distAbs) || '.';
+      oldDir = path.join(tmp, 'base');
+      extractTree(repo, base.commit, distRel, oldDir);
+      oldName = `${display(options.distDir)} at ${base.label}`;
+    }
+    const newManifests = loadManifests(newDir, only);
+    const result = diffManifests(loadManifests(oldDir, only), newManifests);
+    let report = formatReport(result, oldName, newName);
+    if (options.base !== undefined && fs.existsSync(options.distDir)) {
+      // The review shows what the charts make; say so too when the working tree's dist/ is not that.
+      const stale = diffManifests(loadManifests(options.distDir, only), newManifests).changes.length;
+      if (stale > 0)
+        report +=
+          `\nNOTE: ${display(options.distDir)} in the working tree differs from this synth in ${stale} object(s): ` +
+          'run `npm run synth` and commit dist/ (`npm run diff -- --stale` lists them).\n';
+    }
+    return { exitCode: result.changes.length === 0 ? 0 : 1, stdout: report, stderr: '' };
   } catch (err) {
     return { exitCode: 2, stdout: '', stderr: `error: ${message(err)}\n` };
   } finally {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 

@@ -56,6 +56,11 @@ export const SECRET_STORE_KINDS = ['SecretStore', 'ClusterSecretStore'] as const
  * after a person approves) or `allow` (no annotation).
  */
 export const ARGOCD_PROTECTIONS = ['forbid', 'confirm', 'allow'] as const;
+/**
+ * How replicas report readiness: `replicating` (Ready only while replicating within the lag bound) or
+ * `serving` (the off switch: Ready once the sidecar serves backups).
+ */
+export const REPLICA_READINESS = ['replicating', 'serving'] as const;
 export type ArgoCdProtection = (typeof ARGOCD_PROTECTIONS)[number];
 
 /** EBS types that take a provisioned `iops` parameter. */
@@ -205,6 +210,28 @@ const probesSchema = strict(
     startup: probeTimingSchema.optional(),
   },
   'the probes',
+);
+
+/**
+ * How replicas report readiness. The xtrabackup sidecar checks replication every few seconds and its
+ * readiness probe reports the verdict, so a replica that stopped replicating leaves the read Service.
+ */
+const replicationSchema = strict(
+  {
+    /**
+     * `replicating`: a replica is Ready only while both replication threads run and it lags at most
+     * `maxLagSeconds`; `serving` (the off switch): Ready once its sidecar serves backups, whatever
+     * replication does (the reason is still logged).
+     * @default 'replicating'
+     */
+    readiness: member(REPLICA_READINESS).default('replicating'),
+    /**
+     * The most `Seconds_Behind_Source` (`Seconds_Behind_Master` on 5.7) a Ready replica may have.
+     * @default 60
+     */
+    maxLagSeconds: int(0, 86400).default(60),
+  },
+  'the replication settings',
 );
 
 /** Where the pods may run. */
@@ -419,6 +446,13 @@ const fields = strict(
       'the resources of each container',
     ),
     probes: probesSchema,
+    /** @default - replicas are Ready only while replicating, at most 60 s behind */
+    replication: replicationSchema.prefault({}),
+    /**
+     * Add the Service `<name>-primary` (ClusterIP, pod 0 only, while Ready) for writers.
+     * @default false
+     */
+    primaryService: bool().default(false),
     /** @default - anywhere */
     placement: placementSchema.prefault({}),
     /**

@@ -5,12 +5,12 @@ import { join, relative } from 'path';
 import { MysqlFlavor } from './config';
 
 /** The shell scripts the pods run; each is a real file under `charts/scripts/`, read at synth time. */
-export type ScriptName = 'init-mysql' | 'clone-mysql' | 'xtrabackup-sidecar';
+export type ScriptName = 'init-mysql' | 'clone-mysql' | 'xtrabackup-sidecar' | 'replica-ready';
 
 const SCRIPT_DIR = join(__dirname, 'scripts');
 const ROOT = join(__dirname, '..');
 /** Scripts that do not depend on the MySQL flavor live in `common/`. */
-const COMMON: readonly ScriptName[] = ['init-mysql', 'clone-mysql'];
+const COMMON: readonly ScriptName[] = ['init-mysql', 'clone-mysql', 'replica-ready'];
 /** `bash -n` results, by content hash: a script that parsed once parses again. */
 const PARSED_DIR = join(ROOT, 'node_modules', '.cache', 'bash-n');
 

@@ -42,8 +42,13 @@ export const DATA_VOLUME = 'data';
  */
 const CLONE_FROM = { mysql57: 'previous', mysql84: 'primary' } as const;
 
-/** The xtrabackup sidecar creates this file just before it serves backups; its readiness probe tests it. */
-export const SIDECAR_READY_FILE = '/tmp/xtrabackup-serving';
+/**
+ * The xtrabackup sidecar writes its readiness verdict here every few seconds once it serves backups
+ * ("<epoch> ready|not-ready <reason>"); its readiness probe (replica-ready.sh) reads it.
+ */
+export const SIDECAR_STATE_FILE = '/tmp/replication-state';
+/** A verdict older than this fails the sidecar's readiness probe (a stuck sidecar). */
+export const SIDECAR_STATE_STALE_SECONDS = 30;
 
 /** The pod-template annotation holding the hash of the ConfigMap and the scripts. */
 export const CONFIG_HASH_ANNOTATION = 'checksum/config';
@@ -71,6 +76,7 @@ export class StatefulSetChart extends Chart {
       'init-mysql': readScript('init-mysql', c.flavor),
       'clone-mysql': readScript('clone-mysql', c.flavor),
       'xtrabackup-sidecar': readScript('xtrabackup-sidecar', c.flavor),
+      'replica-ready': readScript('replica-ready', c.flavor),
     };
 
     const initMysql: k8s.Container = {
@@ -146,14 +152,29 @@ export class StatefulSetChart extends Chart {
         ...peerEnv,
         ...(c.credentials ? [{ name: 'MYSQL_PORT', value: String(c.mysqlPort) }] : []),
         ...pod.credentialEnv('sidecar'),
+        { name: 'STATE_FILE', value: SIDECAR_STATE_FILE },
+        { name: 'REPLICA_READINESS', value: c.replication.readiness },
+        { name: 'MAX_LAG_SECONDS', value: String(c.replication.maxLagSeconds) },
       ],
       ports: [{ name: 'xtrabackup', containerPort: c.backupPort }],
       volumeMounts: [pod.dataMount, pod.confMount, ...pod.credentialMounts('sidecar'), ...pod.tmpMounts()],
       securityContext: pod.securityContext('xtrabackup-image'),
       resources: resources(c.resources.xtrabackup),
-      // Ready once it serves backups, so OrderedReady creates the next pod only when it can clone.
+      // Ready once it serves backups and, on a replica, while it replicates within the lag bound
+      // (the sidecar's verdict; the probe prints its reason). So OrderedReady creates the next pod
+      // only when this one can give it a good backup, and mysql-read skips a broken replica.
       // Not a tcpSocket probe: every connection to the backup port streams a full backup.
-      readinessProbe: probe(['test', '-e', SIDECAR_READY_FILE], c.probes.readiness),
+      readinessProbe: probe(
+        [
+          'bash',
+          '-c',
+          scripts['replica-ready'],
+          'replica-ready',
+          SIDECAR_STATE_FILE,
+          String(SIDECAR_STATE_STALE_SECONDS),
+        ],
+        c.probes.readiness,
+      ),
     };
 
     const annotations = c.rollOnConfigChange

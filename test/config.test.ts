@@ -279,6 +279,19 @@ describe('validation: each rule names the field, the bad value and what is allow
       'terminationGracePeriodSeconds is 0; expected a whole number from 1 to 3600',
     );
   });
+  test('fails if replication.maxLagSeconds is not a whole number of seconds', () => {
+    expect(problemFor({ 'replication.maxLagSeconds': 1.5 }, production)).toBe(
+      'replication.maxLagSeconds is 1.5; expected a whole number from 0 to 86400',
+    );
+    expect(problemFor({ 'replication.maxLagSeconds': -1 }, production)).toBe(
+      'replication.maxLagSeconds is -1; expected a whole number from 0 to 86400',
+    );
+  });
+  test('fails if replication.readiness is unknown (the off switch is "serving")', () => {
+    expect(problemFor({ 'replication.readiness': 'off' }, production)).toBe(
+      'replication.readiness is "off"; expected one of "replicating", "serving"',
+    );
+  });
   test('fails if a common label would clash with the selector label', () => {
     expect(problemFor({ 'labels.app': 'db' }, production)).toBe(
       'labels key is "app"; is reserved: "app" is the selector label, set from name',

@@ -1,7 +1,8 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { scriptPath } from '../../charts/scripts';
-import { Call, callsOf, ls, ScriptSandbox, stdinsOf } from '../support/script-runner';
+import { alive, Call, callsOf, ls, ScriptSandbox, stdinsOf } from '../support/script-runner';
 
 const SCRIPT = scriptPath('xtrabackup-sidecar', 'mysql84');
 
@@ -23,7 +24,8 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
     const secrets = box.dir('secrets');
     fs.writeFileSync(path.join(secrets, 'replication-password'), `${PASSWORD}\n`);
     box.fake('mysql');
-    box.fake('socat');
+    // The backup server runs until the sidecar stops it.
+    box.fake('socat', 'exec sleep 30');
     env = {
       POD_NAME: 'mysql-1',
       SERVICE_NAME: 'mysql',
@@ -32,7 +34,10 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       REPLICATION_USER: 'repl',
       REPLICATION_PASSWORD_FILE: path.join(secrets, 'replication-password'),
       POLL_SECONDS: '0.1',
-      READY_FILE: path.join(box.root, 'serving'),
+      STATE_FILE: path.join(box.root, 'replication-state'),
+      // two checks 0.2 s apart, then exit: the background backup server has logged its call by then
+      MONITOR_SECONDS: '0.2',
+      MONITOR_ROUNDS: '2',
     };
   });
   afterEach(() => box.cleanup());
@@ -41,6 +46,16 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
   /** The SQL sent to mysqld on stdin (the polls and the super_read_only fallback use -e). */
   const sql = (calls: Call[]) => stdinsOf(calls, 'mysql');
   const serve = (calls: Call[]) => callsOf(calls, 'socat');
+  /**
+   * The monitor's calls (every few seconds once backups are served): they run beside the background backup
+   * server, so the call log interleaves them with it; `head` is every other call, in order.
+   */
+  const isMonitor = (c: Call) =>
+    c.args.includes('--connect-timeout=5') ||
+    c.args.some((a) =>
+      /^SELECT GTID_SUBSET\('.*\)$|^SELECT @@GLOBAL.gtid_executed$|^(STOP|START) REPLICA$/.test(a),
+    );
+  const head = (calls: Call[]) => calls.filter((c) => !isMonitor(c));
   const mysqlArgs = (...extra: string[]) => [
     `--defaults-extra-file=${cnf}/root.cnf`,
     '-h',
@@ -56,7 +71,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
   const serveArgs = (port = '3306') => [
     '-U',
     'TCP-LISTEN:3307,reuseaddr,fork',
-    `SYSTEM:xtrabackup --defaults-extra-file=${cnf}/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=${port} --datadir=${data} --target-dir=/tmp/xtrabackup-stream`,
+    `SYSTEM:test ! -e ${data}/replication-refused && exec xtrabackup --defaults-extra-file=${cnf}/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=${port} --datadir=${data} --target-dir=/tmp/xtrabackup-stream`,
   ];
   const changeSource = (gtidSet: string, port = '3306') =>
     'SET GLOBAL super_read_only = OFF;\n' +
@@ -87,13 +102,13 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
           `GRANT SELECT ON performance_schema.keyring_component_status TO ${user};\n` +
           `GRANT SELECT ON performance_schema.replication_group_members TO ${user};\n`,
       ]);
-      expect(r.calls.map((c) => [c.name, c.args])).toEqual([
+      expect(head(r.calls).map((c) => [c.name, c.args])).toEqual([
         ['mysql', POLL()],
         ['mysql', mysqlArgs()],
         ['socat', serveArgs()],
       ]);
       expect(ls(data)).toEqual([]);
-      expect(fs.existsSync(env.READY_FILE)).toBe(true);
+      expect(fs.existsSync(env.STATE_FILE)).toBe(true);
       expectNoSecretLeak(r.calls);
     });
 
@@ -111,12 +126,11 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       );
       const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
       expect(r.status).toBe(0);
-      expect(r.calls.filter((c) => c.name === 'mysql').map((c) => c.args)).toEqual([
-        POLL(),
-        POLL(),
-        POLL(),
-        mysqlArgs(),
-      ]);
+      expect(
+        head(r.calls)
+          .filter((c) => c.name === 'mysql')
+          .map((c) => c.args),
+      ).toEqual([POLL(), POLL(), POLL(), mysqlArgs()]);
     });
 
     test('fails if the user cannot be ensured: non-zero, and no backups are served', () => {
@@ -141,7 +155,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       const r = box.run(SCRIPT, env);
       expect(r.status).toBe(0);
       expect(sql(r.calls)).toEqual([changeSource(`${UUID_A}:1-5`)]);
-      expect(r.calls.map((c) => [c.name, c.args])).toEqual([
+      expect(head(r.calls).map((c) => [c.name, c.args])).toEqual([
         ['mysql', POLL()],
         ['mysql', GUARD(`${UUID_A}:1-5`)],
         ['mysql', mysqlArgs()],
@@ -220,14 +234,14 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       const r = box.run(SCRIPT, env);
       expect(r.status).toBe(1);
       expect(r.stderr).toContain('configuring replication failed; keeping change_source.sql.in');
-      expect(r.calls.map((c) => [c.name, c.args])).toEqual([
+      expect(head(r.calls).map((c) => [c.name, c.args])).toEqual([
         ['mysql', POLL()],
         ['mysql', GUARD(`${UUID_A}:1-5`)],
         ['mysql', mysqlArgs()],
         ['mysql', mysqlArgs('-e', 'SET GLOBAL super_read_only = ON')],
       ]);
       expect(ls(data)).toEqual(['change_source.sql.in']);
-      expect(fs.existsSync(env.READY_FILE)).toBe(false);
+      expect(fs.existsSync(env.STATE_FILE)).toBe(false);
       expectNoSecretLeak(r.calls);
       // next start of the container: the same statements again, and this time they work
       box.fake('mysql');
@@ -259,12 +273,11 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       );
       const r = box.run(SCRIPT, env);
       expect(r.status).toBe(0);
-      expect(r.calls.filter((c) => c.name === 'mysql').map((c) => c.args)).toEqual([
-        POLL(),
-        POLL(),
-        GUARD(`${UUID_A}:1-5`),
-        mysqlArgs(),
-      ]);
+      expect(
+        head(r.calls)
+          .filter((c) => c.name === 'mysql')
+          .map((c) => c.args),
+      ).toEqual([POLL(), POLL(), GUARD(`${UUID_A}:1-5`), mysqlArgs()]);
     });
 
     test('a retry after a success the container did not record (.in left behind) does not reset a running replica', () => {
@@ -283,12 +296,12 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
     });
 
     test('the readiness file exists only while backups are served (removed at start)', () => {
-      fs.writeFileSync(env.READY_FILE, 'stale');
+      fs.writeFileSync(env.STATE_FILE, 'stale');
       box.fake('mysql', 'exit 1');
       const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', POLL_SECONDS: '0', WAIT_TRIES: '2' });
       expect(r.status).toBe(1);
       expect(r.stderr).toContain('mysqld did not accept connections in 2 tries');
-      expect(fs.existsSync(env.READY_FILE)).toBe(false);
+      expect(fs.existsSync(env.STATE_FILE)).toBe(false);
     });
 
     test('restart after replication was configured (.orig only): nothing is re-run, just serve backups', () => {
@@ -298,8 +311,249 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       );
       const r = box.run(SCRIPT, env);
       expect(r.status).toBe(0);
-      expect(r.calls.map((c) => [c.name, c.args])).toEqual([['socat', serveArgs()]]);
+      expect(head(r.calls).map((c) => [c.name, c.args])).toEqual([['socat', serveArgs()]]);
       expect(ls(data)).toEqual(['change_source.sql.orig']);
+    });
+  });
+
+  describe('watching replication (readiness verdict)', () => {
+    /** SHOW REPLICA STATUS\G as MySQL 8.4 prints it (vertical), with the given fields. */
+    const status = (fields: Record<string, string>) =>
+      '*************************** 1. row ***************************\n' +
+      Object.entries({
+        Replica_IO_State: 'Waiting for source to send event',
+        Source_Host: 'mysql-0.mysql',
+        Replica_IO_Running: 'Yes',
+        Replica_SQL_Running: 'Yes',
+        Last_IO_Errno: '0',
+        Last_IO_Error: '',
+        Last_SQL_Errno: '0',
+        Last_SQL_Error: '',
+        Seconds_Behind_Source: '0',
+        Executed_Gtid_Set: `${UUID_A}:1-5,\n${UUID_B}:1-3`,
+        ...fields,
+      })
+        .map(([k, v]) => `${k.padStart(30)}: ${v}`)
+        .join('\n') +
+      '\n';
+    /**
+     * A mysqld and its source answering the monitor: SHOW REPLICA STATUS from the file `status`; gtid_executed is
+     * UUID_A:1-5 here and `source-set` on the source (as the replication user; empty: unreachable); GTID_SUBSET of
+     * the two answers from `subset` (1: the source contains this replica's set).
+     */
+    const fakeServers = (replicaStatus: string, subset = '1', sourceSet = `${UUID_A}:1-9`) => {
+      fs.writeFileSync(path.join(box.root, 'status'), replicaStatus);
+      fs.writeFileSync(path.join(box.root, 'subset'), subset);
+      fs.writeFileSync(path.join(box.root, 'source-set'), sourceSet);
+      box.fake(
+        'mysql',
+        `case "$*" in
+  *"SHOW REPLICA STATUS"*) cat "${box.root}/status" ;;
+  *replication.cnf*"SELECT @@GLOBAL.gtid_executed"*) [[ -s "${box.root}/source-set" ]] || exit 1; cat "${box.root}/source-set" ;;
+  *"SELECT @@GLOBAL.gtid_executed"*) echo '${UUID_A}:1-5' ;;
+  *"GTID_SUBSET('${UUID_A}:1-5', '${UUID_A}:1-9')"*) cat "${box.root}/subset" ;;
+esac`,
+      );
+    };
+    const verdict = () => fs.readFileSync(env.STATE_FILE, 'utf8');
+    const monitorCalls = (calls: Call[]) => calls.filter(isMonitor).map((c) => c.args);
+    const orig = () =>
+      write(
+        'change_source.sql.orig',
+        `RESET BINARY LOGS AND GTIDS;\nSET GLOBAL gtid_purged='${UUID_A}:1-5';\n`,
+      );
+
+    test('a replicating replica is ready; the verdict file holds epoch, verdict and reason; the log says so once', () => {
+      orig();
+      fakeServers(status({}));
+      const r = box.run(SCRIPT, { ...env, MONITOR_ROUNDS: '3' });
+      expect(r.status).toBe(0);
+      expect(verdict()).toMatch(/^\d{10} ready replicating from mysql-0\.mysql, 0 s behind\n$/);
+      expect(r.stdout.match(/sidecar: ready: /g)).toHaveLength(1);
+      // each round: its own GTID set, then the source's (as the replication user), the subset check, the status
+      expect(monitorCalls(r.calls).slice(0, 4)).toEqual([
+        mysqlArgs('-N', '-B', '-e', 'SELECT @@GLOBAL.gtid_executed'),
+        [
+          `--defaults-extra-file=${cnf}/replication.cnf`,
+          '-h',
+          'mysql-0.mysql',
+          '-P',
+          '3306',
+          '--connect-timeout=5',
+          '-N',
+          '-B',
+          '-e',
+          'SELECT @@GLOBAL.gtid_executed',
+        ],
+        mysqlArgs('-N', '-B', '-e', `SELECT GTID_SUBSET('${UUID_A}:1-5', '${UUID_A}:1-9')`),
+        mysqlArgs('--connect-timeout=5', '-E', '-e', 'SHOW REPLICA STATUS'),
+      ]);
+      expect(monitorCalls(r.calls)).toHaveLength(12);
+      expectNoSecretLeak(r.calls);
+    });
+
+    test.each([
+      [
+        'the SQL thread stopped on an error',
+        { Replica_SQL_Running: 'No', Last_SQL_Errno: '1146', Last_SQL_Error: "Table 'test.t' doesn't exist" },
+        "replication SQL thread is No (Last_SQL_Errno 1146: Table 'test.t' doesn't exist)",
+      ],
+      [
+        'the IO thread cannot authenticate',
+        {
+          Replica_IO_Running: 'Connecting',
+          Last_IO_Errno: '1045',
+          Last_IO_Error: "Access denied for user 'repl'@'10.0.0.5'",
+        },
+        "replication IO thread is Connecting (Last_IO_Errno 1045: Access denied for user 'repl'@'10.0.0.5')",
+      ],
+      [
+        'the IO thread lost its position (1236)',
+        {
+          Replica_IO_Running: 'No',
+          Last_IO_Errno: '13114',
+          Last_IO_Error: 'Got fatal error 1236 from source when reading data from binary log',
+        },
+        'replication IO thread is No (Last_IO_Errno 13114: Got fatal error 1236 from source',
+      ],
+      ['replication was stopped by hand', { Replica_SQL_Running: 'No' }, 'replication SQL thread is No'],
+      [
+        'it lags more than MAX_LAG_SECONDS',
+        { Seconds_Behind_Source: '61' },
+        'replication lags 61 s behind the source (more than MAX_LAG_SECONDS=60)',
+      ],
+      ['the lag is unknown', { Seconds_Behind_Source: 'NULL' }, 'Seconds_Behind_Source is NULL'],
+    ])('not ready when %s, with the reason in the verdict and the log', (_what, fields, reason) => {
+      orig();
+      fakeServers(status(fields));
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(0);
+      expect(verdict()).toContain(` not-ready ${reason}`);
+      expect(r.stdout).toContain(`sidecar: not-ready: ${reason}`);
+      // the thread is left alone: nothing but STOP REPLICA (divergence) ever changes replication
+      expect(monitorCalls(r.calls).flat().join(' ')).not.toMatch(/START|STOP/);
+    });
+
+    test('a lag at exactly MAX_LAG_SECONDS is ready; the bound is configurable', () => {
+      orig();
+      fakeServers(status({ Seconds_Behind_Source: '5' }));
+      expect(box.run(SCRIPT, { ...env, MAX_LAG_SECONDS: '5' }).status).toBe(0);
+      expect(verdict()).toContain(' ready replicating from mysql-0.mysql, 5 s behind');
+      box.run(SCRIPT, { ...env, MAX_LAG_SECONDS: '4' });
+      expect(verdict()).toContain(
+        ' not-ready replication lags 5 s behind the source (more than MAX_LAG_SECONDS=4)',
+      );
+    });
+
+    test('not ready when replication is not configured, or mysqld cannot be asked', () => {
+      orig();
+      fakeServers('');
+      box.run(SCRIPT, env);
+      expect(verdict()).toContain(' not-ready replication is not configured (SHOW REPLICA STATUS is empty)');
+      box.fake(
+        'mysql',
+        'if [[ $* == *"SHOW REPLICA STATUS"* ]]; then echo "ERROR 2013 (HY000): Lost connection" >&2; exit 1; fi',
+      );
+      box.run(SCRIPT, env);
+      expect(verdict()).toContain(' not-ready cannot query mysqld: ERROR 2013 (HY000): Lost connection');
+    });
+
+    test('REPLICA_READINESS=serving (the off switch): ready whatever replication does, the reason still logged', () => {
+      orig();
+      fakeServers(status({ Replica_SQL_Running: 'No' }));
+      const r = box.run(SCRIPT, { ...env, REPLICA_READINESS: 'serving' });
+      expect(verdict()).toContain(' ready replication SQL thread is No (ignored: REPLICA_READINESS=serving)');
+      expect(r.stdout).toContain('sidecar: ready: replication SQL thread is No (ignored');
+    });
+
+    test('the primary is ready once it serves backups and never asks about replication', () => {
+      fakeServers(status({ Replica_SQL_Running: 'No' }));
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', MONITOR_ROUNDS: '2' });
+      expect(r.status).toBe(0);
+      expect(verdict()).toMatch(/^\d+ ready primary: serving backups\n$/);
+      expect(monitorCalls(r.calls)).toEqual([]);
+    });
+
+    test("a source that lacks this replica's transactions is refused: STOP REPLICA, not ready, no backups served", () => {
+      orig();
+      fakeServers(status({}), '0');
+      const r = box.run(SCRIPT, { ...env, MONITOR_ROUNDS: '2' });
+      expect(r.status).toBe(0);
+      const stops = r.calls.filter((c) => c.args.includes('STOP REPLICA'));
+      expect(stops.map((c) => c.args)).toEqual([mysqlArgs('-e', 'STOP REPLICA')]); // once, not every round
+      expect(verdict()).toContain(
+        ' not-ready refusing source mysql-0.mysql: its executed GTID set does not contain',
+      );
+      expect(r.stdout).toContain('sidecar: not-ready: refusing source mysql-0.mysql');
+      expect(read('replication-refused')).toContain('refusing source mysql-0.mysql');
+      // the backup server checks the refusal file before every backup
+      expect(serve(r.calls)[0].args[2]).toMatch(
+        new RegExp(`^SYSTEM:test ! -e ${data}/replication-refused && exec xtrabackup `),
+      );
+    });
+
+    test('the backup server streams unless this replica refused its source (a clone never copies a diverged replica)', () => {
+      orig();
+      fakeServers(status({ Replica_IO_Running: 'Connecting' }));
+      const system = serve(box.run(SCRIPT, env).calls)[0].args[2].replace(/^SYSTEM:/, '');
+      box.fake('xtrabackup', 'echo STREAM');
+      const backup = () =>
+        spawnSync('sh', ['-c', system], {
+          env: { PATH: `${box.root}/bin:/usr/bin:/bin`, FAKE_CALL_LOG: '/dev/null' },
+          encoding: 'utf8',
+        });
+      // not ready (its source is gone) but not refused: it still serves, e.g. to rebuild an empty primary
+      expect(backup().stdout).toBe('STREAM\n');
+      write('replication-refused', 'refusing source mysql-0.mysql\n');
+      expect(backup().stdout).toBe('');
+    });
+
+    test('a refusal survives a restart while the source cannot be asked, and is lifted once the source has our set', () => {
+      orig();
+      write('replication-refused', 'refusing source mysql-0.mysql: …\n');
+      fakeServers(status({}), '1', '');
+      const down = box.run(SCRIPT, env);
+      expect(verdict()).toContain(
+        ' not-ready refusing source mysql-0.mysql: … (source unreachable, still refused)',
+      );
+      expect(down.calls.some((c) => c.args.includes('START REPLICA'))).toBe(false);
+      fakeServers(status({}), '1');
+      const up = box.run(SCRIPT, env);
+      expect(up.calls.filter((c) => c.args.includes('START REPLICA')).map((c) => c.args)).toEqual([
+        mysqlArgs('-e', 'START REPLICA'),
+      ]);
+      expect(up.stdout).toContain(
+        "the source contains this replica's transactions again; starting replication",
+      );
+      expect(ls(data)).toEqual(['change_source.sql.orig']);
+      expect(verdict()).toContain(' ready replicating from mysql-0.mysql');
+    });
+
+    test('fails (the container restarts) if the backup server exits', () => {
+      orig();
+      fakeServers(status({}));
+      box.fake('socat', 'exit 3');
+      const r = box.run(SCRIPT, { ...env, MONITOR_SECONDS: '0.5', MONITOR_ROUNDS: '0' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('the backup server (socat) exited; restarting');
+    });
+
+    test('SIGTERM: exits 0 at once (not after a pause), stopping the backup server', async () => {
+      orig();
+      fakeServers(status({}));
+      box.fake('socat', `echo $$ >"${box.root}/socat.pid"; exec sleep 60`);
+      const run = box.start(SCRIPT, { ...env, MONITOR_SECONDS: '30', MONITOR_ROUNDS: '0' });
+      await run.waitFor(
+        () => fs.existsSync(env.STATE_FILE) && fs.existsSync(path.join(box.root, 'socat.pid')),
+      );
+      const t = Date.now();
+      run.kill('SIGTERM');
+      const { status: code, stdout } = await run.exited;
+      expect(Date.now() - t).toBeLessThan(2_000);
+      expect(code).toBe(0);
+      expect(stdout).toContain('sidecar: SIGTERM: stopping');
+      const socatPid = Number(fs.readFileSync(path.join(box.root, 'socat.pid'), 'utf8'));
+      await run.waitFor(() => !alive(socatPid));
     });
   });
 
@@ -342,6 +596,10 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
     });
 
     test.each([
+      ['MONITOR_SECONDS', 'soon', 'MONITOR_SECONDS must be a number of seconds'],
+      ['MAX_LAG_SECONDS', '1.5', 'MAX_LAG_SECONDS must be a whole number of seconds'],
+      ['MONITOR_ROUNDS', '-1', 'MONITOR_ROUNDS must be a number'],
+      ['REPLICA_READINESS', 'always', "REPLICA_READINESS must be 'replicating' or 'serving'"],
       ['MYSQL_PORT', '3306; DROP', 'MYSQL_PORT must be a port number'],
       ['BACKUP_PORT', 'x', 'BACKUP_PORT must be a port number'],
       ['POLL_SECONDS', '-1', 'POLL_SECONDS must be a number of seconds'],

@@ -2,7 +2,7 @@
  * Runs a chart's shell script outside a pod: real bash, a temp dir standing in for the volumes, and
  * fake commands on PATH (socat, xbstream, xtrabackup, mysql, …) that record how they were called.
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -51,19 +51,23 @@ export class ScriptSandbox {
     fs.writeFileSync(
       file,
       `#!/usr/bin/env bash
+# A SIGTERM while the call is being logged ends the fake right after, so the log is complete.
+trap 'FAKE_TERM=1' TERM
 FAKE_STDIN=$(mktemp)
 cat >"$FAKE_STDIN"
 node -e 'const fs = require("fs"); const [n, f, ...a] = process.argv.slice(1); fs.appendFileSync(process.env.FAKE_CALL_LOG, JSON.stringify({ name: n, args: a, stdin: fs.readFileSync(f, "latin1") }) + "\\n")' "${name}" "$FAKE_STDIN" "$@"
+trap - TERM
+[[ -z \${FAKE_TERM:-} ]] || exit 143
 ${body}
 `,
       { mode: 0o755 },
     );
   }
 
-  /** Runs a script file with bash, the fakes first on PATH, and only the given environment. */
-  run(script: string, env: Record<string, string>): ScriptRun {
+  /** Runs a script file with bash (and `args`), the fakes first on PATH, and only the given environment. */
+  run(script: string, env: Record<string, string>, args: string[] = []): ScriptRun {
     fs.writeFileSync(this.log, '');
-    const r = spawnSync('bash', [script], {
+    const r = spawnSync('bash', [script, ...args], {
       env: { PATH: `${this.bin}:/usr/local/bin:/usr/bin:/bin`, FAKE_CALL_LOG: this.log, ...env },
       encoding: 'utf8',
       timeout: 20_000,
@@ -76,8 +80,62 @@ ${body}
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls };
   }
 
+  /**
+   * Starts a script in the background (for signals): same environment as {@link run}; `exited` resolves with its
+   * status and output, `waitFor` polls a condition (up to 10 s).
+   */
+  start(script: string, env: Record<string, string>): BackgroundRun {
+    fs.writeFileSync(this.log, '');
+    const child = spawn('bash', [script], {
+      env: { PATH: `${this.bin}:/usr/local/bin:/usr/bin:/bin`, FAKE_CALL_LOG: this.log, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+      child.on('close', (status) => resolve({ status, stdout, stderr })),
+    );
+    return {
+      exited,
+      kill: (signal) => child.kill(signal),
+      waitFor: async (cond) => {
+        const deadline = Date.now() + 10_000;
+        while (!cond()) {
+          if (Date.now() > deadline) throw new Error(`timed out; stdout: ${stdout} stderr: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      },
+    };
+  }
+
+  /** How many calls of a fake command were logged so far (also while a background run goes on). */
+  callCount(name: string): number {
+    return fs
+      .readFileSync(this.log, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0 && (JSON.parse(l) as Call).name === name).length;
+  }
+
   cleanup(): void {
     fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+export interface BackgroundRun {
+  readonly exited: Promise<{ status: number | null; stdout: string; stderr: string }>;
+  kill(signal: NodeJS.Signals): void;
+  waitFor(cond: () => boolean): Promise<void>;
+}
+
+/** Whether a process id is alive. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -25,10 +25,26 @@
 #    after that succeeded is the file renamed to change_source.sql.orig, so a failure is retried on the
 #    container's next start (after a best-effort SET GLOBAL super_read_only = ON) and a success is
 #    never repeated.
-# 4. Serve `xtrabackup --backup --stream=xbstream` on BACKUP_PORT with socat, one process per
-#    connection, connecting to the local mysqld as the replication user. READY_FILE exists only while
-#    serving: the container's readiness probe tests it, so the next pod is created only once this one
-#    can give it a backup.
+# 4. Serve `xtrabackup --backup --stream=xbstream` on BACKUP_PORT with socat (in the background), one
+#    process per connection, connecting to the local mysqld as the replication user, but only while
+#    this replica has not refused its source (see 6): a clone never copies a diverged replica.
+# 5. Watch replication every MONITOR_SECONDS and write the verdict to STATE_FILE as one line,
+#    "<epoch seconds> ready|not-ready <reason>"; the container's readiness probe (replica-ready.sh)
+#    passes only on a fresh "ready" line and prints the reason, and every change of verdict is logged
+#    here. The primary is always ready once it serves backups. A replica is ready while
+#    Replica_IO_Running and Replica_SQL_Running are Yes and Seconds_Behind_Source is at most
+#    MAX_LAG_SECONDS (SHOW REPLICA STATUS); otherwise the reason names the thread, its Last_*_Errno
+#    and Last_*_Error, or the lag. REPLICA_READINESS=serving is the off switch: always ready, reason
+#    still logged.
+# 6. Divergence: on a replica, every round also reads its own @@GLOBAL.gtid_executed, then the
+#    source's (as the replication user), and checks that the source's contains its own (GTID_SUBSET). If it does not
+#    (an empty or rebuilt primary, or an errant transaction written on this replica), the sidecar runs
+#    STOP REPLICA, stays not-ready with the reason, stops serving backups, and records REFUSED_FILE
+#    in the data directory; it starts replication again only once the source contains this replica's
+#    transactions again (then removes the file). MySQL itself would accept such a source (it refuses
+#    an auto-positioned replica only for GTIDs with the source's own UUID).
+# 7. SIGTERM (pod deletion) stops the backup server and exits at once; bash waits for every child in
+#    the background, so the trap runs without waiting for a sleep or a query to end.
 #
 # Secrets: passwords are read from files and fed to mysql on standard input (printf is a shell
 # builtin, and a pipe leaves no temp file), never on a command line where `ps` shows them, and never
@@ -47,9 +63,16 @@
 #   BACKUP_PORT                port to serve backups on (default 3307)
 #   POLL_SECONDS               pause between "is mysqld up" polls (default 1; tests shorten it)
 #   WAIT_TRIES                 polls before giving up on mysqld and restarting (default 300)
-#   READY_FILE                 created just before serving backups (default /tmp/xtrabackup-serving)
-# Writable paths: DATA_DIR (change_source.sql.in/.orig) and /tmp (xtrabackup's --target-dir, where a
-# streaming backup keeps its temporary files). Tools: bash, mysql (8.4 client), socat, xtrabackup.
+#   STATE_FILE                 the readiness verdict (default /tmp/replication-state), written from
+#                              the moment backups are served; removed at start
+#   MONITOR_SECONDS            pause between replication checks (default 2)
+#   MAX_LAG_SECONDS            largest Seconds_Behind_Source a Ready replica may have (default 60)
+#   REPLICA_READINESS          replicating (default): Ready only while replicating; serving: Ready
+#                              whenever backups are served (the off switch)
+#   MONITOR_ROUNDS             stop after this many checks and exit 0 (default 0: never; for tests)
+# Writable paths: DATA_DIR (change_source.sql.in/.orig, replication-refused) and /tmp (STATE_FILE,
+# xtrabackup's --target-dir, where a streaming backup keeps its temporary files).
+# Tools: bash, mysql (8.4 client), socat, xtrabackup, sleep; /bin/sh (socat's SYSTEM).
 # SQL string escaping assumes sql_mode without NO_BACKSLASH_ESCAPES (the MySQL default).
 set -euo pipefail
 
@@ -63,8 +86,36 @@ MYSQL_PORT=${MYSQL_PORT:-3306}
 BACKUP_PORT=${BACKUP_PORT:-3307}
 POLL_SECONDS=${POLL_SECONDS:-1}
 WAIT_TRIES=${WAIT_TRIES:-300}
-READY_FILE=${READY_FILE:-/tmp/xtrabackup-serving}
-rm -f "$READY_FILE"
+STATE_FILE=${STATE_FILE:-/tmp/replication-state}
+MONITOR_SECONDS=${MONITOR_SECONDS:-2}
+MAX_LAG_SECONDS=${MAX_LAG_SECONDS:-60}
+REPLICA_READINESS=${REPLICA_READINESS:-replicating}
+MONITOR_ROUNDS=${MONITOR_ROUNDS:-0}
+REFUSED_FILE=replication-refused
+rm -f "$STATE_FILE"
+
+# SIGTERM: stop the backup server and leave at once. Every child runs in the background and is
+# waited for with `wait`, which a trapped signal interrupts.
+children=() sleeper=''
+stop_children() {
+  ((${#children[@]} == 0)) || kill -TERM "${children[@]}" 2>/dev/null || true
+  [[ -z $sleeper ]] || kill -TERM "$sleeper" 2>/dev/null || true
+  wait || true
+}
+on_term() {
+  echo "sidecar: $1: stopping"
+  stop_children
+  exit 0
+}
+trap 'on_term SIGTERM' TERM
+trap 'on_term SIGINT' INT
+# pause SECONDS: sleep, interruptible by SIGTERM.
+pause() {
+  sleep "$1" &
+  sleeper=$!
+  wait "$sleeper" || true
+  sleeper=''
+}
 
 fail() {
   echo "sidecar: $*" >&2
@@ -75,6 +126,11 @@ fail() {
 [[ $BACKUP_PORT =~ ^[0-9]+$ ]] || fail "BACKUP_PORT must be a port number, got '$BACKUP_PORT'"
 [[ $POLL_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "POLL_SECONDS must be a number of seconds, got '$POLL_SECONDS'"
 [[ $WAIT_TRIES =~ ^[0-9]+$ ]] || fail "WAIT_TRIES must be a number, got '$WAIT_TRIES'"
+[[ $MONITOR_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "MONITOR_SECONDS must be a number of seconds, got '$MONITOR_SECONDS'"
+[[ $MAX_LAG_SECONDS =~ ^[0-9]+$ ]] || fail "MAX_LAG_SECONDS must be a whole number of seconds, got '$MAX_LAG_SECONDS'"
+[[ $MONITOR_ROUNDS =~ ^[0-9]+$ ]] || fail "MONITOR_ROUNDS must be a number, got '$MONITOR_ROUNDS'"
+[[ $REPLICA_READINESS == replicating || $REPLICA_READINESS == serving ]] ||
+  fail "REPLICA_READINESS must be 'replicating' or 'serving', got '$REPLICA_READINESS'"
 if [[ ! $POD_NAME =~ ^(.+)-([0-9]+)$ ]]; then
   fail "cannot read an ordinal from pod name '$POD_NAME' (expected <name>-<number>)"
 fi
@@ -105,7 +161,7 @@ wait_for_mysqld() {
   for ((tries = 1; ; tries++)); do
     mysql_root -e 'SELECT 1' </dev/null >/dev/null && return 0
     ((tries < WAIT_TRIES)) || fail "mysqld did not accept connections in $WAIT_TRIES tries; restarting to try again"
-    sleep "$POLL_SECONDS"
+    pause "$POLL_SECONDS"
   done
 }
 
@@ -170,7 +226,128 @@ else
   fi
 fi
 
+# ---- serving and watching ------------------------------------------------------------------------
+
+# mysql_source ARGS...: the mysql client as the replication user on the primary.
+mysql_source() {
+  mysql --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" -h "$primary_host" -P "$MYSQL_PORT" \
+    --connect-timeout=5 "$@"
+}
+
+declare -A status=()
+# read_replica_status: SHOW REPLICA STATUS into the array `status` (field -> value); an empty array
+# means replication is not configured. Values continued on further lines (GTID sets) are joined.
+read_replica_status() {
+  local out line key=''
+  status=()
+  out=$(mysql_root --connect-timeout=5 -E -e 'SHOW REPLICA STATUS' </dev/null 2>&1) || {
+    verdict=not-ready reason="cannot query mysqld: ${out//$'\n'/ }"
+    return 1
+  }
+  while IFS= read -r line; do
+    if [[ $line =~ ^\ *([A-Za-z_]+):\ ?(.*)$ ]]; then
+      key=${BASH_REMATCH[1]}
+      status[$key]=${BASH_REMATCH[2]}
+    elif [[ -n $key && $line != \*\** ]]; then
+      status[$key]+=${line##* }
+    fi
+  done <<<"$out"
+}
+
+# thread_reason IO|SQL: why that replication thread is not running, from its Last_*_Errno/Error.
+thread_reason() {
+  local running=${status[Replica_$1_Running]:-} errno=${status[Last_$1_Errno]:-0} error=${status[Last_$1_Error]:-}
+  if [[ $errno != 0 ]]; then
+    printf 'replication %s thread is %s (Last_%s_Errno %s: %s)' "$1" "${running:-unknown}" "$1" "$errno" "$error"
+  else
+    printf 'replication %s thread is %s' "$1" "${running:-unknown}"
+  fi
+}
+
+# check_divergence: sets diverged=1 (and reason) when the source's executed GTID set does not contain
+# this replica's; diverged=0 when it does; leaves diverged empty when either cannot be asked. This
+# replica's set is read first: the source's only grows, so a transaction applied meanwhile cannot
+# make a good source look diverged.
+check_divergence() {
+  local own source_set contained
+  diverged=''
+  own=$(mysql_root -N -B -e 'SELECT @@GLOBAL.gtid_executed' </dev/null 2>/dev/null) || return 0
+  source_set=$(mysql_source -N -B -e 'SELECT @@GLOBAL.gtid_executed' </dev/null 2>/dev/null) || return 0
+  own=${own//[[:space:]]/} source_set=${source_set//[[:space:]]/}
+  [[ $own =~ ^[A-Za-z0-9_:,-]*$ && $source_set =~ ^[A-Za-z0-9_:,-]*$ ]] || return 0
+  contained=$(mysql_root -N -B -e "SELECT GTID_SUBSET('$own', '$source_set')" </dev/null 2>/dev/null) || return 0
+  if [[ $contained == 0 ]]; then
+    diverged=1
+    reason="refusing source $primary_host: its executed GTID set does not contain this replica's transactions (an empty or rebuilt primary, or a transaction written on this replica); replication stopped, see README 'Replication refused'"
+  elif [[ $contained == 1 ]]; then
+    diverged=0
+  fi
+}
+
+verdict='' reason=''
+# evaluate: sets verdict (ready|not-ready) and reason for this round.
+evaluate() {
+  verdict=ready reason='primary: serving backups'
+  ((ordinal == 0)) && return 0
+  check_divergence
+  if [[ $diverged == 1 ]]; then
+    if [[ ! -e $REFUSED_FILE ]]; then
+      printf '%s\n' "$reason" >"$REFUSED_FILE"
+      mysql_root -e 'STOP REPLICA' </dev/null || echo "sidecar: STOP REPLICA failed" >&2
+    fi
+    verdict=not-ready
+    return 0
+  fi
+  if [[ $diverged == 0 && -e $REFUSED_FILE ]]; then
+    echo "sidecar: the source contains this replica's transactions again; starting replication"
+    mysql_root -e 'START REPLICA' </dev/null && rm -f "$REFUSED_FILE"
+  fi
+  if [[ -e $REFUSED_FILE ]]; then
+    verdict=not-ready reason="$(<"$REFUSED_FILE") (source unreachable, still refused)"
+    return 0
+  fi
+  read_replica_status || return 0
+  if ((${#status[@]} == 0)); then
+    verdict=not-ready reason='replication is not configured (SHOW REPLICA STATUS is empty)'
+  elif [[ ${status[Replica_IO_Running]:-} != Yes ]]; then
+    verdict=not-ready reason=$(thread_reason IO)
+  elif [[ ${status[Replica_SQL_Running]:-} != Yes ]]; then
+    verdict=not-ready reason=$(thread_reason SQL)
+  elif [[ ! ${status[Seconds_Behind_Source]:-} =~ ^[0-9]+$ ]]; then
+    verdict=not-ready reason="Seconds_Behind_Source is ${status[Seconds_Behind_Source]:-missing}"
+  elif ((status[Seconds_Behind_Source] > MAX_LAG_SECONDS)); then
+    verdict=not-ready reason="replication lags ${status[Seconds_Behind_Source]} s behind the source (more than MAX_LAG_SECONDS=$MAX_LAG_SECONDS)"
+  else
+    reason="replicating from ${status[Source_Host]:-?}, ${status[Seconds_Behind_Source]} s behind"
+  fi
+  if [[ $verdict == not-ready && $REPLICA_READINESS == serving ]]; then
+    verdict=ready reason="$reason (ignored: REPLICA_READINESS=serving)"
+  fi
+}
+
 echo "sidecar: serving backups on port $BACKUP_PORT"
-touch "$READY_FILE"
-exec socat -U "TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork" \
-  "SYSTEM:xtrabackup --defaults-extra-file=$CLIENT_CNF_DIR/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=$MYSQL_PORT --datadir=$DATA_DIR --target-dir=/tmp/xtrabackup-stream"
+socat -U "TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork" \
+  "SYSTEM:test ! -e $DATA_DIR/$REFUSED_FILE && exec xtrabackup --defaults-extra-file=$CLIENT_CNF_DIR/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=$MYSQL_PORT --datadir=$DATA_DIR --target-dir=/tmp/xtrabackup-stream" &
+children+=($!)
+backup_server=$!
+
+last=''
+for ((round = 1; MONITOR_ROUNDS == 0 || round <= MONITOR_ROUNDS; round++)); do
+  kill -0 "$backup_server" 2>/dev/null || {
+    wait "$backup_server" || true
+    fail "the backup server (socat) exited; restarting"
+  }
+  evaluate
+  printf -v now '%(%s)T' -1
+  printf '%s %s %s\n' "$now" "$verdict" "$reason" >"$STATE_FILE.tmp"
+  mv -f "$STATE_FILE.tmp" "$STATE_FILE"
+  # Logged when the verdict changes, and whenever the reason for not being ready does.
+  key=$verdict
+  [[ $verdict == ready ]] || key="$verdict $reason"
+  if [[ $key != "$last" ]]; then
+    echo "sidecar: $verdict: $reason"
+    last=$key
+  fi
+  ((MONITOR_ROUNDS != 0 && round == MONITOR_ROUNDS)) || pause "$MONITOR_SECONDS"
+done
+stop_children

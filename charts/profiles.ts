@@ -129,6 +129,8 @@ export const production: MysqlStackConfig = {
   networkPolicy: {
     clients: [{ namespace: 'app' }],
   },
+  // Writers connect to mysql-primary; peers and readers as before.
+  primaryService: true,
   terminationGracePeriodSeconds: 120,
   rollOnConfigChange: true,
   gitops: {

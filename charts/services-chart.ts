@@ -10,13 +10,19 @@ export interface ServicesChartProps extends ChartProps {
 }
 
 /**
- * The two Services in front of the MySQL pods:
- * - `<name>`, headless: gives each pod the stable DNS name `<name>-N.<name>` (writes go to `<name>-0`);
- * - `<name>-read`: a ClusterIP balancing reads over every Ready pod.
+ * The Services in front of the MySQL pods:
+ * - `<name>`, headless: gives each pod the stable DNS name `<name>-N.<name>` (writes go to `<name>-0`),
+ *   also while the pod is not Ready (`publishNotReadyAddresses`): peers find each other whatever their
+ *   readiness (a replica whose replication broke, a primary whose sidecar restarts), and CoreDNS never
+ *   caches an NXDOMAIN for a pod that exists;
+ * - `<name>-read`: a ClusterIP balancing reads over every Ready pod;
+ * - with `primaryService`, `<name>-primary`: a ClusterIP for writers, selecting pod `<name>-0` by the
+ *   label the StatefulSet controller gives every pod (`statefulset.kubernetes.io/pod-name`), Ready only.
  */
 export class ServicesChart extends Chart {
   public readonly headless: k8s.KubeService;
   public readonly read: k8s.KubeService;
+  public readonly primary?: k8s.KubeService;
 
   constructor(scope: Construct, id: string, props: ServicesChartProps) {
     super(scope, id, props);
@@ -26,16 +32,30 @@ export class ServicesChart extends Chart {
     const ports = [{ name: 'mysql', port: c.mysqlPort }];
     this.headless = new k8s.KubeService(this, 'headless', {
       metadata: { name: c.name, namespace: c.namespace, labels },
-      spec: { ports, clusterIp: 'None', selector },
+      spec: { ports, clusterIp: 'None', selector, publishNotReadyAddresses: true },
     });
     this.read = new k8s.KubeService(this, 'read', {
       metadata: { name: readServiceName(c), namespace: c.namespace, labels },
       spec: { ports, selector },
     });
+    if (c.primaryService) {
+      this.primary = new k8s.KubeService(this, 'primary', {
+        metadata: { name: primaryServiceName(c), namespace: c.namespace, labels },
+        spec: { ports, selector: { ...selector, [POD_NAME_LABEL]: `${c.name}-0` } },
+      });
+    }
   }
 }
 
 /** Name of the Service that balances reads over every Ready pod. */
 export function readServiceName(c: ResolvedConfig): string {
   return `${c.name}-read`;
+}
+
+/** The label the StatefulSet controller puts on every pod, holding its name. */
+export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
+
+/** Name of the Service for writers (pod 0). */
+export function primaryServiceName(c: ResolvedConfig): string {
+  return `${c.name}-primary`;
 }

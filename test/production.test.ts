@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { scriptPath } from '../charts/scripts';
 import * as path from 'path';
 import { production, workshop } from '../charts/profiles';
 import { CONFIG_HASH_ANNOTATION } from '../charts/statefulset-chart';
@@ -12,7 +13,7 @@ const ALL = ['init-mysql', 'clone-mysql', 'mysql', 'xtrabackup'];
 const script = (name: string) => container(pod, name).command[2] as string;
 
 describe('production: the objects', () => {
-  test('StorageClass, VolumeSnapshotClass, Namespace, ConfigMap, 2 Services, PDB, NetworkPolicy, StatefulSet', () => {
+  test('StorageClass, VolumeSnapshotClass, Namespace, ConfigMap, 3 Services, PDB, NetworkPolicy, StatefulSet', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'StorageClass/mysql-gp3',
       'VolumeSnapshotClass/mysql-ebs-snapshots',
@@ -20,6 +21,7 @@ describe('production: the objects', () => {
       'ConfigMap/mysql-config',
       'Service/mysql',
       'Service/mysql-read',
+      'Service/mysql-primary',
       'PodDisruptionBudget/mysql',
       'NetworkPolicy/mysql',
       'StatefulSet/mysql',
@@ -33,6 +35,18 @@ describe('production: the objects', () => {
     expect(only(objects, 'Service', 'mysql').spec.selector).toEqual({ app: 'mysql' });
     expect(only(objects, 'Service', 'mysql-read').spec.selector).toEqual({ app: 'mysql' });
     expect(sts.metadata.labels).toMatchObject({ app: 'mysql', 'app.kubernetes.io/name': 'mysql' });
+  });
+  test('writers get mysql-primary: a ClusterIP on 3306 selecting pod mysql-0 only (the controller labels pods by name)', () => {
+    const svc = only(objects, 'Service', 'mysql-primary');
+    expect(svc.spec).toEqual({
+      ports: [{ name: 'mysql', port: 3306 }],
+      selector: { app: 'mysql', 'statefulset.kubernetes.io/pod-name': 'mysql-0' },
+    });
+    expect(svc.spec.publishNotReadyAddresses).toBeUndefined();
+  });
+  test('the headless Service publishes pods that are not Ready: peer DNS never vanishes', () => {
+    expect(only(objects, 'Service', 'mysql').spec.publishNotReadyAddresses).toBe(true);
+    expect(only(objects, 'Service', 'mysql-read').spec.publishNotReadyAddresses).toBeUndefined();
   });
 });
 
@@ -190,12 +204,19 @@ describe('production: cloning', () => {
   test('replicas clone from the primary (an 8.4 replica backup would carry its replication channel)', () => {
     expect(container(pod, 'clone-mysql').env).toContainEqual({ name: 'CLONE_FROM', value: 'primary' });
   });
-  test('the sidecar is Ready only while it serves backups, so the next pod can clone as soon as it starts', () => {
-    expect(container(pod, 'xtrabackup').readinessProbe.exec.command).toEqual([
-      'test',
-      '-e',
-      '/tmp/xtrabackup-serving',
-    ]);
+  test('the sidecar is Ready only on a fresh "ready" verdict of its replication watch (replica-ready.sh)', () => {
+    const x = container(pod, 'xtrabackup');
+    const cmd = x.readinessProbe.exec.command;
+    expect(cmd.slice(0, 2)).toEqual(['bash', '-c']);
+    expect(cmd[2]).toBe(fs.readFileSync(scriptPath('replica-ready', 'mysql84'), 'utf8'));
+    expect(cmd.slice(3)).toEqual(['replica-ready', '/tmp/replication-state', '30']);
+    expect(x.env).toEqual(
+      expect.arrayContaining([
+        { name: 'STATE_FILE', value: '/tmp/replication-state' },
+        { name: 'REPLICA_READINESS', value: 'replicating' },
+        { name: 'MAX_LAG_SECONDS', value: '60' },
+      ]),
+    );
   });
   test('no Argo CD tracking label among the common labels (Argo CD 2.x would overwrite it)', () => {
     for (const o of objects) expect(o.metadata.labels?.['app.kubernetes.io/instance']).toBeUndefined();

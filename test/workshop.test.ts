@@ -1,3 +1,5 @@
+import { scriptPath } from '../charts/scripts';
+import * as fs from 'fs';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { workshop } from '../charts/profiles';
@@ -71,14 +73,21 @@ describe('workshop ConfigMap (seed: mysql-configmap.yaml)', () => {
 });
 
 describe('workshop Services (seed: mysql-services.yaml)', () => {
-  test('headless "mysql" on 3306 selecting app=mysql', () => {
+  test('headless "mysql" on 3306 selecting app=mysql, publishing pods that are not Ready (peer DNS)', () => {
     const svc = only(objects, 'Service', 'mysql');
     expect(svc.metadata.labels).toEqual({ app: 'mysql' });
     expect(svc.spec).toEqual({
       ports: [{ name: 'mysql', port: 3306 }],
       clusterIP: 'None',
       selector: { app: 'mysql' },
+      publishNotReadyAddresses: true,
     });
+  });
+  test("exactly the page's two Services, no mysql-primary", () => {
+    expect(objects.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual([
+      'mysql',
+      'mysql-read',
+    ]);
   });
   test('"mysql-read" is a normal ClusterIP Service on 3306 selecting app=mysql', () => {
     const svc = only(objects, 'Service', 'mysql-read');
@@ -127,12 +136,19 @@ describe('workshop StatefulSet (seed: mysql-statefulset.yaml)', () => {
     expect(container(pod, 'clone-mysql').env).toContainEqual({ name: 'CLONE_FROM', value: 'previous' });
   });
 
-  test('the sidecar is Ready only while it serves backups (a tcpSocket probe would stream a backup each time)', () => {
-    expect(container(pod, 'xtrabackup').readinessProbe.exec.command).toEqual([
-      'test',
-      '-e',
-      '/tmp/xtrabackup-serving',
-    ]);
+  test('the sidecar is Ready only on a fresh "ready" verdict of its replication watch (replica-ready.sh)', () => {
+    const x = container(pod, 'xtrabackup');
+    const cmd = x.readinessProbe.exec.command;
+    expect(cmd.slice(0, 2)).toEqual(['bash', '-c']);
+    expect(cmd[2]).toBe(fs.readFileSync(scriptPath('replica-ready', 'mysql84'), 'utf8'));
+    expect(cmd.slice(3)).toEqual(['replica-ready', '/tmp/replication-state', '30']);
+    expect(x.env).toEqual(
+      expect.arrayContaining([
+        { name: 'STATE_FILE', value: '/tmp/replication-state' },
+        { name: 'REPLICA_READINESS', value: 'replicating' },
+        { name: 'MAX_LAG_SECONDS', value: '60' },
+      ]),
+    );
   });
 
   test('xtrabackup sidecar serves backups on 3307', () => {

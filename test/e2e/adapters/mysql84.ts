@@ -44,7 +44,10 @@ export class Mysql84Adapter extends MysqlImagesAdapter implements FlavorAdapter 
     });
   }
 
-  /** `SHOW REPLICA STATUS` is MySQL 8.4 syntax that MariaDB 10.11 also has; its fields keep MariaDB's names. */
+  /**
+   * `SHOW REPLICA STATUS` is MySQL 8.4 syntax that MariaDB 10.11 also has; the client shim renames its fields to
+   * 8.4's (Master -> Source, Slave -> Replica), MariaDB-only fields (Using_Gtid, Gtid_IO_Pos) stay.
+   */
   replicaStatusQuery(host: string): string[] {
     return [...this.client(host), '-e', 'SHOW REPLICA STATUS\\G'];
   }
@@ -52,16 +55,16 @@ export class Mysql84Adapter extends MysqlImagesAdapter implements FlavorAdapter 
   parseReplicaStatus(output: string): ReplicaStatus {
     const fields: Record<string, string> = {};
     for (const m of output.matchAll(/^\s*(\w+): ?(.*)$/gm)) fields[m[1]] = m[2].trim();
-    if (!fields.Master_Host) return { configured: false, fields };
+    if (!fields.Source_Host) return { configured: false, fields };
     const num = (name: string) => (fields[name] === undefined ? undefined : Number(fields[name]));
     return {
       configured: true,
-      sourceHost: fields.Master_Host,
-      ioRunning: fields.Slave_IO_Running,
-      sqlRunning: fields.Slave_SQL_Running,
-      sourceLogFile: fields.Relay_Master_Log_File,
-      readSourceLogPos: num('Read_Master_Log_Pos'),
-      execSourceLogPos: num('Exec_Master_Log_Pos'),
+      sourceHost: fields.Source_Host,
+      ioRunning: fields.Replica_IO_Running,
+      sqlRunning: fields.Replica_SQL_Running,
+      sourceLogFile: fields.Relay_Source_Log_File,
+      readSourceLogPos: num('Read_Source_Log_Pos'),
+      execSourceLogPos: num('Exec_Source_Log_Pos'),
       lastError: [fields.Last_IO_Error, fields.Last_SQL_Error].filter(Boolean).join(' / ') || undefined,
       fields,
     };

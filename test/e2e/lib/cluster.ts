@@ -49,9 +49,10 @@ export class Cluster {
 
   /**
    * Rewrites every pod's /etc/hosts: the kubelet's own lines, then what cluster DNS would answer. A headless
-   * Service gives `<pod>.<service>` records for Ready pods only (publishNotReadyAddresses is false); a ClusterIP
-   * Service name resolves to one Ready endpoint picked at random at write time (standing in for kube-proxy's
-   * per-connection choice). The file is rewritten in place because containers bind-mount it.
+   * Service gives `<pod>.<service>` records for Ready pods only, or for every pod with an IP when it sets
+   * `publishNotReadyAddresses`; a ClusterIP Service name resolves to one Ready endpoint picked at random at write
+   * time (standing in for kube-proxy's per-connection choice). The file is rewritten in place because containers
+   * bind-mount it.
    */
   writeHosts(): void {
     const live = [...this.pods].filter((p) => p.phase !== 'Deleted' && p.ip);
@@ -68,9 +69,15 @@ export class Cluster {
           ? `${pod.ip}\t${pod.hostname}.${sub}.${ns}.svc.cluster.local\t${pod.hostname}`
           : `${pod.ip}\t${pod.hostname}`,
       );
-      lines.push('# cluster DNS (emulated): Ready endpoints only');
+      lines.push(
+        '# cluster DNS (emulated): Ready endpoints (and not-ready ones where publishNotReadyAddresses)',
+      );
       for (const svc of this.services) {
-        const ready = live.filter((p) => p.ready && matches(svc.spec.selector, p.opts.labels));
+        const published = svc.spec.clusterIP === 'None' && svc.spec.publishNotReadyAddresses;
+        const ready = live.filter(
+          (p) =>
+            (published || p.ready) && p.phase !== 'Terminating' && matches(svc.spec.selector, p.opts.labels),
+        );
         const names = (n: string) => [n, `${n}.${ns}`, `${n}.${ns}.svc`, `${n}.${ns}.svc.cluster.local`];
         if (svc.spec.clusterIP === 'None') {
           for (const p of ready) {
@@ -197,7 +204,12 @@ export class StatefulSetController {
     const pod = new Pod(this.cluster.ctx, {
       name: `${this.name}-${ordinal}`,
       namespace: this.cluster.namespace,
-      labels: template.metadata.labels,
+      // The StatefulSet controller's own labels on every pod (Services such as <name>-primary select them).
+      labels: {
+        ...template.metadata.labels,
+        'statefulset.kubernetes.io/pod-name': `${this.name}-${ordinal}`,
+        'apps.kubernetes.io/pod-index': String(ordinal),
+      },
       spec,
       claims,
     });

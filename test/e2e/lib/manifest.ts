@@ -108,7 +108,12 @@ export interface StatefulSet extends KObject {
 }
 
 export interface Service extends KObject {
-  spec: { clusterIP?: string; selector?: Record<string, string>; ports: { port: number; name?: string }[] };
+  spec: {
+    clusterIP?: string;
+    selector?: Record<string, string>;
+    ports: { port: number; name?: string }[];
+    publishNotReadyAddresses?: boolean;
+  };
 }
 
 /** Every object of a profile, as synthesized. */

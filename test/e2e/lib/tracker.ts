@@ -91,7 +91,11 @@ export class ResourceTracker {
     if (this.dirs.length) log(`cleanup: removed ${this.dirs.join(' ')}`);
   }
 
-  /** Our namespaces that some process in the system still holds (checked by namespace id). */
+  /**
+   * Our namespaces that some process in the system still holds (checked by namespace id). The kernel reuses the
+   * inode number of a namespace that died, so a holder that descends from another harness run (another
+   * `test/e2e/run.ts` process: other runs share the machine) holds a new namespace with an old number, not ours.
+   */
   private heldNamespaces(): TrackedNamespace[] {
     const wanted = new Map(this.namespaces.map((n) => [n.id, n]));
     const held = new Set<string>();
@@ -100,7 +104,7 @@ export class ResourceTracker {
       for (const kind of ['net', 'uts', 'ipc', 'mnt', 'pid']) {
         try {
           const id = fs.readlinkSync(path.join('/proc', entry, 'ns', kind));
-          if (wanted.has(id)) held.add(id);
+          if (wanted.has(id) && !fromAnotherRun(Number(entry))) held.add(id);
         } catch {
           /* process gone or kernel thread */
         }
@@ -132,4 +136,20 @@ export class ResourceTracker {
       `${this.interfaces.length} interfaces, ${this.dirs.length} directories checked`;
     return { leftovers, summary };
   }
+}
+
+/** Whether a process descends from another harness run than this one (walks the parent chain). */
+function fromAnotherRun(pid: number): boolean {
+  for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+    if (p === process.pid) return false;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (cmdline.includes('test/e2e/run.ts')) return true;
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ReplicaStatus } from '../adapters/types';
 import { replicasReadOnlyStep, scaleTo2Step, stepHelpers } from './common';
+import { replicaBrokenUnreadyStep, stopFastStep } from './day2';
 import type { Step, WalkthroughContext } from './common';
 import type { CmdlineScanner, GeneratedSecret, Hit, Needle } from '../lib/secrets';
 import { scanFiles } from '../lib/secrets';
@@ -50,7 +51,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
   const fmtStatus = (s: ReplicaStatus) =>
     s.configured
       ? `source=${s.sourceHost} IO=${s.ioRunning} SQL=${s.sqlRunning} Using_Gtid=${s.fields?.Using_Gtid} ` +
-        `Gtid_IO_Pos=${s.fields?.Gtid_IO_Pos} SSL=${s.fields?.Master_SSL_Allowed}${s.lastError ? ` error=${s.lastError}` : ''}`
+        `Gtid_IO_Pos=${s.fields?.Gtid_IO_Pos} SSL=${s.fields?.Source_SSL_Allowed}${s.lastError ? ` error=${s.lastError}` : ''}`
       : 'replication NOT configured (SHOW REPLICA STATUS is empty)';
   const shimNotes = (pod: Pod, container: string) =>
     pod
@@ -154,7 +155,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
             s.ioRunning !== 'Yes' ||
             s.sqlRunning !== 'Yes' ||
             s.fields?.Using_Gtid !== 'Slave_Pos' ||
-            s.fields?.Master_SSL_Allowed !== 'Yes'
+            s.fields?.Source_SSL_Allowed !== 'Yes'
           )
             throw new Error(`${name(ordinal)}: ${fmtStatus(s)}`);
           const orig = fs.readFileSync(claimFile(ordinal, 'change_source.sql.orig'), 'utf8').trim();
@@ -364,6 +365,34 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
       },
     },
     scaleTo2Step(w, h, 'scale 3 -> 2: mysql-2 goes, its claim and data remain', 150_000),
+    replicaBrokenUnreadyStep(w, h, {
+      what: 'a row written on the replica without binlog: SQL thread error 1062',
+      breakIt: async () => {
+        await sql(host(0), 'CREATE TABLE test.e2e_pk (id INT PRIMARY KEY);');
+        await waitFor('test.e2e_pk on mysql-1', 20_000, async () => {
+          try {
+            return (await sql(host(1), 'SELECT COUNT(*) FROM test.e2e_pk')) === '0';
+          } catch {
+            return false;
+          }
+        });
+        await sql(
+          host(1),
+          'SET GLOBAL super_read_only = OFF;\nSET SESSION sql_log_bin = 0;\nINSERT INTO test.e2e_pk VALUES (1);\nSET GLOBAL super_read_only = ON;\n',
+        );
+        await sql(host(0), 'INSERT INTO test.e2e_pk VALUES (1);');
+        return 'mysql-1: row 1 in test.e2e_pk without binlog (super_read_only lifted for it); mysql-0: INSERT row 1';
+      },
+      reason: /replication SQL thread is No \(Last_SQL_Errno 1062: /,
+      repair: async () => {
+        await sql(
+          host(1),
+          'SET GLOBAL super_read_only = OFF;\nSET SESSION sql_log_bin = 0;\nDELETE FROM test.e2e_pk WHERE id = 1;\nSET GLOBAL super_read_only = ON;\nSTART REPLICA SQL_THREAD;\n',
+        );
+        return 'mysql-1: the conflicting row deleted without binlog, START REPLICA SQL_THREAD';
+      },
+    }),
+    stopFastStep(w, h),
     {
       id: 'no-secrets',
       title:

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import type { ReplicaStatus } from '../adapters/types';
 import { waitFor } from '../lib/proc';
 import { replicasReadOnlyStep, scaleTo2Step, stepHelpers } from './common';
+import { replicaBrokenUnreadyStep, stopFastStep } from './day2';
 import type { Step, WalkthroughContext } from './common';
 
 export type { Step, WalkthroughContext } from './common';
@@ -202,5 +203,22 @@ export function walkthrough(w: WalkthroughContext): Step[] {
     },
     replicasReadOnlyStep(w, h, 'replicas reject writes (super-read-only), the primary accepts them'),
     scaleTo2Step(w, h, 'scale to 2: mysql-2 goes, its claim and data remain', 60_000),
+    replicaBrokenUnreadyStep(w, h, {
+      what: 'a table missing on the replica: SQL thread error 1146',
+      breakIt: async () => {
+        await sql(
+          host(0),
+          'SET SESSION sql_log_bin = 0;\nCREATE TABLE test.e2e_unreplicated (id INT PRIMARY KEY);\nSET SESSION sql_log_bin = 1;\nINSERT INTO test.e2e_unreplicated VALUES (1);\n',
+        );
+        return 'mysql-0: CREATE TABLE test.e2e_unreplicated without binlog, then an INSERT into it (replicated)';
+      },
+      reason: /replication SQL thread is No \(Last_SQL_Errno 1146: /,
+      repair: async () => {
+        await sql(host(1), 'SET GLOBAL sql_slave_skip_counter = 1;\nSTART SLAVE SQL_THREAD;\n');
+        await sql(host(0), 'SET SESSION sql_log_bin = 0;\nDROP TABLE test.e2e_unreplicated;\n');
+        return 'mysql-1: SET GLOBAL sql_slave_skip_counter = 1; START SLAVE SQL_THREAD';
+      },
+    }),
+    stopFastStep(w, h),
   ];
 }

@@ -19,6 +19,8 @@
 #      GTID_SUBSET(@@GLOBAL.gtid_executed, '<set>')
 #                                               -> a per-domain comparison of @@GLOBAL.gtid_current_pos with the
 #                                                  mapped set (MariaDB has neither the function nor the variable)
+#      @@GLOBAL.gtid_executed (read)            -> @@GLOBAL.gtid_current_pos, mapped to a MySQL GTID set
+#      GTID_SUBSET('<set>', '<set>')            -> 1 or 0, decided here on the mapped sets (per domain)
 #      SHOW BINARY LOG STATUS                   -> SHOW BINLOG STATUS
 #      GRANT …, BACKUP_ADMIN, … ON *.*          -> the same without BACKUP_ADMIN (MariaDB has no such privilege)
 #      GRANT SELECT ON performance_schema.{log_status,keyring_component_status,replication_group_members}
@@ -28,10 +30,31 @@
 # 3. GTID mapping (reversible): MariaDB GTID D-S-N (domain, server_id, sequence) <-> MySQL GTID set
 #    "<DDDDDDDD>-e2e0-4db0-8000-<SSSSSSSSSSSS>:1-N" (domain and server_id in hex). A set with any other UUID, with
 #    gaps, or with two UUIDs of one domain is rejected: it cannot have come from the emulation.
+# 4. With --replica-status-output it is instead a filter for the server's answer to SHOW REPLICA STATUS: field
+#    names get MySQL 8.4's words (Master -> Source, Slave -> Replica: Replica_IO_Running, Seconds_Behind_Source,
+#    Source_Host, …), in vertical (\G, -E) output and in a tab-separated header line; values are untouched.
 # Each applied rule is reported on stderr by name only (never with a literal: literals may hold passwords).
 use strict;
 use warnings;
 use Digest::SHA qw(sha1 sha1_hex);
+
+if (@ARGV && $ARGV[0] eq '--replica-status-output') {
+  my $header = 1;
+  while (my $l = <STDIN>) {
+    if ($l =~ /^(\s*)(\w+)(: )/) {
+      my ($lead, $name, $sep) = ($1, $2, $3);
+      (my $renamed = $name) =~ s/Master/Source/g;
+      $renamed =~ s/Slave/Replica/g;
+      $l = $lead . $renamed . $sep . substr($l, length($lead) + length($name) + length($sep));
+    } elsif ($header && $l =~ /\t/ && $l =~ /Slave_IO_Running|Master_Host/) {
+      $l =~ s/Master/Source/g;
+      $l =~ s/Slave/Replica/g;
+    }
+    $header = 0 if $l !~ /^\*+/;
+    print $l;
+  }
+  exit 0;
+}
 
 local $/;
 my $input = <STDIN>;
@@ -191,8 +214,32 @@ for my $stmt (@parts) {
     "(SELECT COUNT(*) = 0 FROM JSON_TABLE(CONCAT('[\"', REPLACE(\@\@GLOBAL.gtid_current_pos, ',', '\",\"'), '\"]'), "
       . "'\$[*]' COLUMNS (g VARCHAR(64) PATH '\$')) AS t WHERE t.g <> '' AND NOT ($cond))"
   }gie;
-  cannot($start_line, 'gtid_executed / GTID_SUBSET are emulated only as GTID_SUBSET(@@GLOBAL.gtid_executed, <literal>)')
-    if $stmt =~ /\bgtid_executed\b|\bGTID_SUBSET\b/i;
+  # GTID_SUBSET('<set>', '<set>'), both literals: decided here, on the mapped sets (per domain, sequence numbers).
+  $stmt =~ s{\bGTID_SUBSET\s*\(\s*(\x01\d+\x01)\s*,\s*(\x01\d+\x01)\s*\)}{
+    my ($a, $b) = (literal_at($1), literal_at($2));
+    cannot($start_line, 'GTID_SUBSET needs string literals') unless defined $a && defined $b;
+    my %have = map { my ($d, undef, $n) = split /-/; ($d => $n) } grep { $_ ne '' } split /,/, to_mariadb_gtid($b, $start_line);
+    my $subset = 1;
+    for (grep { $_ ne '' } split /,/, to_mariadb_gtid($a, $start_line)) {
+      my ($d, undef, $n) = split /-/;
+      $subset = 0 unless exists $have{$d} && $have{$d} >= $n;
+    }
+    note("GTID_SUBSET('<set>', '<set>') -> decided by the shim per domain");
+    $subset
+  }gie;
+  # Reading @@GLOBAL.gtid_executed: MariaDB's gtid_current_pos, each D-S-N mapped to the MySQL set element
+  # "<D as 8 hex>-e2e0-4db0-8000-<S as 12 hex>:1-N" (the inverse of to_mariadb_gtid), joined with ','.
+  $stmt =~ s{\@\@(?:GLOBAL\.)?gtid_executed\b}{
+    note('@@GLOBAL.gtid_executed -> @@GLOBAL.gtid_current_pos mapped to a MySQL GTID set');
+    "(SELECT IFNULL(GROUP_CONCAT(CONCAT(LPAD(LOWER(HEX(CAST(SUBSTRING_INDEX(t.g, '-', 1) AS UNSIGNED))), 8, '0'), "
+      . "'-e2e0-4db0-8000-', LPAD(LOWER(HEX(CAST(SUBSTRING_INDEX(SUBSTRING_INDEX(t.g, '-', 2), '-', -1) AS UNSIGNED))), 12, '0'), "
+      . "IF(SUBSTRING_INDEX(t.g, '-', -1) = '1', ':1', CONCAT(':1-', SUBSTRING_INDEX(t.g, '-', -1)))) "
+      . "ORDER BY CAST(SUBSTRING_INDEX(t.g, '-', 1) AS UNSIGNED) SEPARATOR ','), '') "
+      . "FROM JSON_TABLE(CONCAT('[\"', REPLACE(\@\@GLOBAL.gtid_current_pos, ',', '\",\"'), '\"]'), "
+      . "'\$[*]' COLUMNS (g VARCHAR(64) PATH '\$')) AS t WHERE t.g <> '')"
+  }gie;
+  cannot($start_line, 'GTID_SUBSET is emulated only with @@GLOBAL.gtid_executed or a literal first, a literal second')
+    if $stmt =~ /\bGTID_SUBSET\b/i;
   if ($stmt =~ /^(\s*)SET\s+(?:GLOBAL\s+|\@\@GLOBAL\.)super_read_only\s*=\s*(ON|OFF|1|0|TRUE|FALSE)\s*$/i) {
     my ($lead, $value) = ($1, $2);
     my $v = ($value =~ /^(?:ON|1|TRUE)$/i) ? 1 : 0;

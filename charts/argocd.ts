@@ -16,9 +16,11 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
   Secret: -1,
   ExternalSecret: -1,
   Service: -1,
+  ServiceAccount: -1,
   PodDisruptionBudget: 0,
   NetworkPolicy: 0,
   StatefulSet: 1,
+  CronJob: 2,
 };
 
 /** Kinds whose deletion loses data (the StatefulSet's pods, a Retain StorageClass, the Namespace with its claims). */

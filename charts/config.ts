@@ -31,6 +31,7 @@ import {
   strict,
   text,
 } from './config-kit';
+import { backupRules, backupSchema, resolveBackup, restoreSchema } from './backup-config';
 import { EBS_LIMITS, gibQuantity } from './ebs-limits';
 
 export { ConfigError, parseQuantity } from './config-kit';
@@ -485,6 +486,10 @@ const fields = strict(
     labels: labels().default({}),
     /** Argo CD sync waves are always written; this sets pruning protection and the Application. @default - protection 'forbid', no Application */
     gitops: gitOpsSchema.prefault({}),
+    /** Scheduled physical backups to S3 and the restore drill (see `backup-config.ts`). @default - no backups */
+    backup: backupSchema.optional(),
+    /** Seed mysql-0 of this (new, empty) StatefulSet from a backup. @default - start empty */
+    restore: restoreSchema.optional(),
   },
   'a profile config',
 );
@@ -636,6 +641,7 @@ function crossFieldRules(c: Fields, check: Check): void {
       'is required by the mysql84 flavor: set credentials.secretName (no empty passwords)',
     );
   check(!('app' in c.labels), ['labels'], 'app', 'is reserved: "app" is the selector label, set from name');
+  backupRules(c, check, AS_WRITTEN);
 }
 
 /** The whole schema: every field, then the rules between them, then the defaults that depend on others. */
@@ -659,6 +665,7 @@ export const mysqlStackConfigSchema = fields
   })
   .transform((c) => ({
     ...c,
+    backup: resolveBackup(c),
     gitops: {
       ...c.gitops,
       argocd: c.gitops.argocd && { ...c.gitops.argocd, path: c.gitops.argocd.path ?? `dist/${c.profile}` },

@@ -1,5 +1,6 @@
 import { App } from 'cdk8s';
 import { annotateForArgoCd } from './argocd';
+import { BackupChart } from './backup-chart';
 import { MysqlStackConfig, ResolvedConfig, validateConfig } from './config';
 import { NamespaceChart } from './namespace-chart';
 import { PolicyChart } from './policy-chart';
@@ -16,6 +17,8 @@ export interface MysqlStack {
   /** Present when a PodDisruptionBudget or NetworkPolicy is configured. */
   readonly policy?: PolicyChart;
   readonly statefulSet: StatefulSetChart;
+  /** Present when `backup` is configured. */
+  readonly backup?: BackupChart;
 }
 
 /**
@@ -39,6 +42,8 @@ export function addMysqlStack(app: App, config: MysqlStackConfig): MysqlStack {
   services.addDependency(namespace);
   policy?.addDependency(services);
   statefulSet.addDependency(storageClass, namespace, services, ...(policy ? [policy] : []));
+  const backup = resolved.backup ? new BackupChart(app, 'backup', { config: resolved }) : undefined;
+  backup?.addDependency(statefulSet);
   annotateForArgoCd(app, resolved);
-  return { config: resolved, storageClass, namespace, services, policy, statefulSet };
+  return { config: resolved, storageClass, namespace, services, policy, statefulSet, backup };
 }

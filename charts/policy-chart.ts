@@ -2,6 +2,7 @@ import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { ResolvedConfig } from './config';
+import { backupNames } from './backup-chart';
 import { objectLabels, selectorLabels } from './labels';
 
 export interface PolicyChartProps extends ChartProps {
@@ -53,6 +54,20 @@ export class PolicyChart extends Chart {
         { from: peers, ports: [tcp(c.mysqlPort), tcp(c.backupPort)] },
       ];
       if (clients.length > 0) ingress.push({ from: clients, ports: [tcp(c.mysqlPort)] });
+      // The backup job asks each replica for its replication status, then reads one backup stream.
+      if (c.backup)
+        ingress.push({
+          from: [{ podSelector: { matchLabels: { app: backupNames(c).backupPodApp } } }],
+          ports: [tcp(c.mysqlPort), tcp(c.backupPort)],
+        });
+      // Restoring mysql-0 reads S3 and gets credentials from STS (IRSA) or the EKS Pod Identity agent.
+      // S3 and STS have no fixed addresses a NetworkPolicy could name: HTTPS to anywhere.
+      const restoreEgress: k8s.NetworkPolicyEgressRule[] = c.restore
+        ? [
+            { ports: [tcp(443)] },
+            { to: [{ ipBlock: { cidr: '169.254.170.23/32' } }], ports: [tcp(80)] },
+          ]
+        : [];
       this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'network-policy', {
         metadata: metadata(c.name),
         spec: {
@@ -73,6 +88,7 @@ export class PolicyChart extends Chart {
                 { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
               ],
             },
+            ...restoreEgress,
           ],
         },
       });

@@ -133,6 +133,15 @@ export const production: MysqlStackConfig = {
   primaryService: true,
   terminationGracePeriodSeconds: 120,
   rollOnConfigChange: true,
+  // Example bucket, key and role: set your own (README "Backups").
+  backup: {
+    bucket: 'example-org-mysql-backups',
+    region: 'eu-west-1',
+    kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    roleArn: 'arn:aws:iam::111122223333:role/mysql-production-backup',
+    schedule: { schedule: '17 2 * * *' },
+    restoreDrill: { schedule: '47 5 * * *' },
+  },
   gitops: {
     // Argo CD never prunes or deletes the StatefulSet, StorageClass, VolumeSnapshotClass or Namespace.
     protection: 'forbid',

@@ -5,6 +5,7 @@ import * as k8s from '../imports/k8s';
 import { ProbeTimingConfig, ResolvedConfig, ResourcesConfig } from './config';
 import { objectLabels, selectorLabels } from './labels';
 import { configMapData, configMapName, SECRET_KEYS } from './namespace-chart';
+import { backupNames, restoreInitContainers } from './backup-chart';
 import { readScript, ScriptName } from './scripts';
 
 export interface StatefulSetChartProps extends ChartProps {
@@ -193,6 +194,8 @@ export class StatefulSetChart extends Chart {
         template: {
           metadata: { labels: objectLabels(c), annotations },
           spec: {
+            // Restoring reads S3 with the backup jobs' ServiceAccount (IRSA or Pod Identity).
+            serviceAccountName: c.restore ? backupNames(c).serviceAccount : undefined,
             automountServiceAccountToken: c.security.podSecurity === 'restricted' ? false : undefined,
             securityContext: pod.podSecurityContext(),
             terminationGracePeriodSeconds: c.terminationGracePeriodSeconds,
@@ -209,7 +212,17 @@ export class StatefulSetChart extends Chart {
                   },
                 ]
               : undefined,
-            initContainers: [initMysql, cloneMysql],
+            initContainers: [
+              initMysql,
+              ...restoreInitContainers(c, {
+                data: pod.dataMount,
+                conf: pod.confMount,
+                tmp: pod.tmpMounts(),
+                securityContext: (image) => pod.securityContext(image),
+                resources: resources(c.resources.init),
+              }),
+              cloneMysql,
+            ],
             containers: [mysql, sidecar],
             volumes: pod.volumes(),
           },

@@ -13,7 +13,7 @@ const ALL = ['init-mysql', 'clone-mysql', 'mysql', 'xtrabackup'];
 const script = (name: string) => container(pod, name).command[2] as string;
 
 describe('production: the objects', () => {
-  test('StorageClass, VolumeSnapshotClass, Namespace, ConfigMap, 3 Services, PDB, NetworkPolicy, StatefulSet', () => {
+  test('StorageClass, VolumeSnapshotClass, Namespace, ConfigMap, 3 Services, PDB, NetworkPolicy, StatefulSet, backups', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'StorageClass/mysql-gp3',
       'VolumeSnapshotClass/mysql-ebs-snapshots',
@@ -25,6 +25,9 @@ describe('production: the objects', () => {
       'PodDisruptionBudget/mysql',
       'NetworkPolicy/mysql',
       'StatefulSet/mysql',
+      'ServiceAccount/mysql-backup',
+      'CronJob/mysql-backup',
+      'CronJob/mysql-restore-drill',
     ]);
   });
   test('every object passes its schema', () => {
@@ -324,6 +327,13 @@ describe('production: network', () => {
           },
         ],
         ports: [{ protocol: 'TCP', port: 3306 }],
+      },
+      {
+        from: [{ podSelector: { matchLabels: { app: 'mysql-backup' } } }],
+        ports: [
+          { protocol: 'TCP', port: 3306 },
+          { protocol: 'TCP', port: 3307 },
+        ],
       },
     ]);
   });

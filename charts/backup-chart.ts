@@ -1,0 +1,322 @@
+import { Chart, ChartProps } from 'cdk8s';
+import { Construct } from 'constructs';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import * as k8s from '../imports/k8s';
+import { ResolvedBackupConfig } from './backup-config';
+import { ResolvedConfig, ResourcesConfig } from './config';
+import { parseQuantity } from './config';
+
+/** The backup scripts, real files under `charts/scripts/backup/`, read at synth time. */
+export type BackupScriptName = 'backup-to-s3' | 'restore-from-s3' | 'restore-mysqld';
+
+export function backupScriptPath(name: BackupScriptName): string {
+  return join(__dirname, 'scripts', 'backup', `${name}.sh`);
+}
+
+export function readBackupScript(name: BackupScriptName): string {
+  return readFileSync(backupScriptPath(name), 'utf8');
+}
+
+/** uid/gid of the mysql user of the official mysql images; every backup container runs as it. */
+const UID = 999;
+const DATA_DIR = '/var/lib/mysql';
+const TMP = '/tmp';
+const CREDENTIALS_DIR = '/etc/mysql/credentials';
+
+/** Object names the alerts of the monitoring chart and the README depend on. */
+export const backupNames = (c: ResolvedConfig) => ({
+  serviceAccount: `${c.name}-backup`,
+  backupCronJob: `${c.name}-backup`,
+  drillCronJob: `${c.name}-restore-drill`,
+  /** The `app` label of the backup job's pods; the NetworkPolicy admits them to the MySQL and backup ports. */
+  backupPodApp: `${c.name}-backup`,
+  drillPodApp: `${c.name}-restore-drill`,
+});
+
+/** `s3://<bucket>/<prefix>`: where backups go, each in `base/<UTC time>/`. */
+export const backupUri = (b: ResolvedBackupConfig) => `s3://${b.bucket}/${b.prefix}`;
+
+/**
+ * The stream of one backup is at most about the data volume's size; `aws s3 cp -` needs an upper bound
+ * (`--expected-size`) to choose a part size that fits S3's 10,000 parts. Twice the volume leaves room for
+ * the redo log XtraBackup copies while it runs; a larger bound only makes the parts larger.
+ */
+export const expectedStreamBytes = (c: ResolvedConfig) => 2 * Math.ceil(parseQuantity(c.storage.size)!);
+
+export interface BackupChartProps extends ChartProps {
+  /** The validated stack config; `backup` must be set. */
+  readonly config: ResolvedConfig;
+}
+
+/**
+ * Backups to S3: the jobs' ServiceAccount (IRSA annotation, or EKS Pod Identity), the `<name>-backup`
+ * CronJob (one physical backup from the healthiest replica through its sidecar's backup stream, uploaded
+ * with SSE-KMS and verified) and, when configured, the `<name>-restore-drill` CronJob (restores the latest
+ * backup into a scratch claim, starts mysqld on it and checks every table).
+ */
+export class BackupChart extends Chart {
+  public readonly serviceAccount: k8s.KubeServiceAccount;
+  public readonly backupCronJob: k8s.KubeCronJob;
+  public readonly drillCronJob?: k8s.KubeCronJob;
+
+  constructor(scope: Construct, id: string, props: BackupChartProps) {
+    super(scope, id, props);
+    const c = props.config;
+    const b = c.backup;
+    if (!b) throw new Error(`profile "${c.profile}" has no backup config`);
+    if (!c.credentials) throw new Error(`profile "${c.profile}": backups need credentials`);
+    const names = backupNames(c);
+    const labels = (app?: string) => ({ ...c.labels, app: app ?? c.name });
+
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: {
+        name: names.serviceAccount,
+        namespace: c.namespace,
+        labels: labels(),
+        annotations: b.roleArn ? { 'eks.amazonaws.com/role-arn': b.roleArn } : undefined,
+      },
+      // The IRSA and Pod Identity webhooks add their own projected token; no Kubernetes API token is needed.
+      automountServiceAccountToken: false,
+    });
+
+    const backup: k8s.Container = {
+      name: 'backup',
+      image: c.images.xtrabackup,
+      imagePullPolicy: c.images.pullPolicy,
+      command: ['bash', '-c', readBackupScript('backup-to-s3')],
+      env: [
+        ...awsEnv(b),
+        { name: 'STATEFULSET', value: c.name },
+        { name: 'SERVICE_NAME', value: c.name },
+        { name: 'REPLICAS', value: String(c.replicas) },
+        { name: 'MYSQL_PORT', value: String(c.mysqlPort) },
+        { name: 'BACKUP_PORT', value: String(c.backupPort) },
+        { name: 'BACKUP_URI', value: backupUri(b) },
+        { name: 'KMS_KEY_ID', value: b.kmsKeyArn },
+        { name: 'EXPECTED_SIZE', value: String(expectedStreamBytes(c)) },
+        { name: 'MAX_LAG_SECONDS', value: String(b.maxLagSeconds) },
+        { name: 'VERIFY', value: b.verify },
+        { name: 'REPLICATION_USER', value: c.credentials.replicationUser },
+        { name: 'REPLICATION_PASSWORD_FILE', value: `${CREDENTIALS_DIR}/replication-password` },
+        { name: 'CONTAINER_IMAGE', value: c.images.xtrabackup },
+      ],
+      volumeMounts: [
+        { name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true },
+        { name: 'tmp', mountPath: TMP },
+      ],
+      securityContext: containerSecurityContext(),
+      resources: resources(b.resources),
+    };
+    this.backupCronJob = new k8s.KubeCronJob(this, 'backup', {
+      metadata: { name: names.backupCronJob, namespace: c.namespace, labels: labels(names.backupPodApp) },
+      spec: cronJobSpec(b.schedule, {
+        // One retry: a replica restarting mid-stream is worth a second try; each try is its own folder.
+        backoffLimit: 1,
+        template: {
+          metadata: { labels: labels(names.backupPodApp) },
+          spec: podSpec(names.serviceAccount, [backup], [
+            {
+              name: 'credentials',
+              secret: {
+                secretName: c.credentials.secretName,
+                defaultMode: 0o440,
+                items: [{ key: 'replication-password', path: 'replication-password' }],
+              },
+            },
+            { name: 'tmp', emptyDir: {} },
+          ]),
+        },
+      }),
+    });
+
+    const drill = b.restoreDrill;
+    if (drill) {
+      const scratch = 'scratch';
+      const dataMount: k8s.VolumeMount = { name: scratch, mountPath: DATA_DIR, subPath: 'mysql' };
+      const fetch: k8s.Container = {
+        name: 'restore-from-s3',
+        image: c.images.xtrabackup,
+        imagePullPolicy: c.images.pullPolicy,
+        command: ['bash', '-c', readBackupScript('restore-from-s3')],
+        env: [
+          ...awsEnv(b),
+          { name: 'TARGET_DIR', value: DATA_DIR },
+          { name: 'RESTORE_FROM', value: 'latest' },
+          { name: 'BACKUP_URI', value: backupUri(b) },
+          { name: 'CONTAINER_IMAGE', value: c.images.xtrabackup },
+        ],
+        volumeMounts: [dataMount, { name: 'tmp', mountPath: TMP }],
+        securityContext: containerSecurityContext(),
+        resources: resources(b.resources),
+      };
+      const check: k8s.Container = {
+        name: 'restore-check',
+        image: c.images.mysql,
+        imagePullPolicy: c.images.pullPolicy,
+        command: ['bash', '-c', readBackupScript('restore-mysqld')],
+        env: [
+          { name: 'ACTION', value: 'drill' },
+          { name: 'DATA_DIR', value: DATA_DIR },
+          { name: 'WORK_DIR', value: TMP },
+          { name: 'CONTAINER_IMAGE', value: c.images.mysql },
+        ],
+        volumeMounts: [dataMount, { name: 'tmp', mountPath: TMP }],
+        securityContext: containerSecurityContext(),
+        // mysqld on the restored data: the same memory as the database's own container.
+        resources: resources(c.resources.mysql),
+      };
+      this.drillCronJob = new k8s.KubeCronJob(this, 'restore-drill', {
+        metadata: { name: names.drillCronJob, namespace: c.namespace, labels: labels(names.drillPodApp) },
+        spec: cronJobSpec(drill, {
+          // A drill that fails must alert, not retry until it passes.
+          backoffLimit: 0,
+          template: {
+            metadata: { labels: labels(names.drillPodApp) },
+            spec: {
+              ...podSpec(
+                names.serviceAccount,
+                [check],
+                [
+                  {
+                    name: scratch,
+                    // A temporary claim from the stack's StorageClass, deleted with the pod.
+                    ephemeral: {
+                      volumeClaimTemplate: {
+                        metadata: { labels: labels(names.drillPodApp) },
+                        spec: {
+                          accessModes: ['ReadWriteOnce'],
+                          storageClassName: c.storage.storageClassName,
+                          resources: { requests: { storage: k8s.Quantity.fromString(drill.scratchSize) } },
+                        },
+                      },
+                    },
+                  },
+                  { name: 'tmp', emptyDir: {} },
+                ],
+              ),
+              initContainers: [fetch],
+            },
+          },
+        }),
+      });
+    }
+  }
+}
+
+/**
+ * The init containers that seed mysql-0 of a new StatefulSet from `restore.from`: restore-from-s3 (fetch,
+ * verify, prepare; the XtraBackup image) and restore-mysqld (drop the replication settings the backup
+ * carried, on an offline mysqld; the mysql image). Both are no-ops on replicas and once restored.
+ */
+export function restoreInitContainers(
+  c: ResolvedConfig,
+  mounts: {
+    readonly data: k8s.VolumeMount;
+    readonly conf: k8s.VolumeMount;
+    readonly tmp: readonly k8s.VolumeMount[];
+    readonly securityContext: (image: 'mysql-image' | 'xtrabackup-image') => k8s.SecurityContext | undefined;
+    readonly resources?: k8s.ResourceRequirements;
+  },
+): k8s.Container[] {
+  const b = c.backup;
+  const from = c.restore?.from;
+  if (!from || !b) return [];
+  return [
+    {
+      name: 'restore-from-s3',
+      image: c.images.xtrabackup,
+      imagePullPolicy: c.images.pullPolicy,
+      command: ['bash', '-c', readBackupScript('restore-from-s3')],
+      env: [
+        ...awsEnv(b),
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'TARGET_DIR', value: mounts.data.mountPath },
+        { name: 'RESTORE_FROM', value: from },
+        { name: 'CONTAINER_IMAGE', value: c.images.xtrabackup },
+      ],
+      volumeMounts: [mounts.data, ...mounts.tmp],
+      securityContext: mounts.securityContext('xtrabackup-image'),
+      resources: mounts.resources,
+    },
+    {
+      name: 'restore-mysqld',
+      image: c.images.mysql,
+      imagePullPolicy: c.images.pullPolicy,
+      command: ['bash', '-c', readBackupScript('restore-mysqld')],
+      env: [
+        { name: 'ACTION', value: 'finish' },
+        { name: 'DATA_DIR', value: mounts.data.mountPath },
+        { name: 'WORK_DIR', value: TMP },
+        { name: 'CONTAINER_IMAGE', value: c.images.mysql },
+      ],
+      volumeMounts: [mounts.data, mounts.conf, ...mounts.tmp],
+      securityContext: mounts.securityContext('mysql-image'),
+      resources: mounts.resources,
+    },
+  ];
+}
+
+/** Region and a writable HOME (the AWS CLI's cache) for the AWS CLI; credentials come from IRSA or Pod Identity. */
+function awsEnv(b: ResolvedBackupConfig): k8s.EnvVar[] {
+  return [
+    { name: 'AWS_REGION', value: b.region },
+    { name: 'HOME', value: TMP },
+  ];
+}
+
+function cronJobSpec(
+  s: { schedule: string; timeZone: string; startingDeadlineSeconds: number; activeDeadlineSeconds: number },
+  job: { backoffLimit: number; template: k8s.PodTemplateSpec },
+): k8s.CronJobSpec {
+  return {
+    schedule: s.schedule,
+    timeZone: s.timeZone,
+    // Never two at once: a second backup would double the load on the replica.
+    concurrencyPolicy: 'Forbid',
+    startingDeadlineSeconds: s.startingDeadlineSeconds,
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 3,
+    jobTemplate: {
+      spec: {
+        backoffLimit: job.backoffLimit,
+        activeDeadlineSeconds: s.activeDeadlineSeconds,
+        template: job.template,
+      },
+    },
+  };
+}
+
+/** A restricted (Pod Security Standards) pod running once as uid/gid 999. */
+function podSpec(serviceAccountName: string, containers: k8s.Container[], volumes: k8s.Volume[]): k8s.PodSpec {
+  return {
+    serviceAccountName,
+    automountServiceAccountToken: false,
+    restartPolicy: 'Never',
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: UID,
+      runAsGroup: UID,
+      fsGroup: UID,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    containers,
+    volumes,
+  };
+}
+
+function containerSecurityContext(): k8s.SecurityContext {
+  return { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true };
+}
+
+function resources(r: ResourcesConfig): k8s.ResourceRequirements | undefined {
+  const q = (v: string | undefined) => (v === undefined ? undefined : k8s.Quantity.fromString(v));
+  const pick = (o: Record<string, k8s.Quantity | undefined>) => {
+    const e = Object.entries(o).filter(([, v]) => v !== undefined) as [string, k8s.Quantity][];
+    return e.length ? Object.fromEntries(e) : undefined;
+  };
+  const requests = pick({ cpu: q(r.cpuRequest), memory: q(r.memoryRequest) });
+  const limits = pick({ cpu: q(r.cpuLimit), memory: q(r.memoryLimit) });
+  return requests || limits ? { requests, limits } : undefined;
+}

@@ -1,0 +1,166 @@
+/**
+ * The backup and restore part of the config schema (`config.ts` includes it): physical backups to S3
+ * (`backup`), the restore drill, and seeding a new StatefulSet from a backup (`restore`). Field types
+ * come from `config-kit.ts`, so every message reads "<field> is <value>; <allowed>"; the rules between
+ * fields are in {@link backupRules}, called from `crossFieldRules`.
+ */
+import * as z from 'zod';
+import { int, member, quantity, strict, text } from './config-kit';
+
+// S3 bucket naming rules: 3-63 characters, lower-case letters, digits, "." and "-", starting and ending
+// with a letter or digit, no "..".
+const BUCKET = /^(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const PREFIX = /^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+const KMS_KEY = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+const ROLE = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+// Five cron fields of numbers, ranges, lists, steps and *; no @-macros (CronJob accepts them; reviewers
+// read fields more easily).
+const CRON_FIELD = '(\\*|\\d+(-\\d+)?)(\\/\\d+)?(,(\\*|\\d+(-\\d+)?)(\\/\\d+)?)*';
+const CRON = new RegExp(`^${CRON_FIELD}( ${CRON_FIELD}){4}$`);
+const TIME_ZONE = /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/;
+/** `s3://<bucket>/<prefix>/base/<YYYYMMDDTHHMMSSZ>`: a folder the backup job wrote. */
+export const BACKUP_FOLDER = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)\/base\/\d{8}T\d{6}Z$/;
+
+/** A CronJob's timing. */
+const scheduleFields = {
+  /** Cron schedule (5 fields), e.g. `17 2 * * *`. */
+  schedule: text(CRON, 'expected 5 cron fields (minute hour day-of-month month day-of-week) such as "17 2 * * *"'),
+  /** IANA time zone of the schedule (CronJob `timeZone`). @default 'Etc/UTC' */
+  timeZone: text(TIME_ZONE, 'expected an IANA time zone such as "Etc/UTC" or "Europe/Berlin"').default('Etc/UTC'),
+  /** Seconds after the scheduled time within which a missed run may still start. @default 3600 */
+  startingDeadlineSeconds: int(10, 86400).default(3600),
+  /** A run taking longer is killed and counts as failed. @default 21600 (6 h) */
+  activeDeadlineSeconds: int(60, 604800).default(21600),
+};
+
+const scheduleSchema = strict(scheduleFields, 'a CronJob schedule');
+
+const restoreDrillSchema = strict(
+  {
+    ...scheduleFields,
+    /**
+     * The scratch volume the drill restores into: a generic ephemeral claim of this size from the stack's
+     * StorageClass, deleted with the drill's pod.
+     * @default - `storage.size`
+     */
+    scratchSize: quantity('50Gi').optional(),
+  },
+  'the restore drill settings',
+);
+
+const jobResourcesSchema = strict(
+  {
+    cpuRequest: quantity('100m').optional(),
+    memoryRequest: quantity('256Mi').optional(),
+    cpuLimit: quantity('1').optional(),
+    memoryLimit: quantity('1Gi').optional(),
+  },
+  'container resources',
+);
+
+/** Physical backups (XtraBackup streams from a replica's sidecar) to S3, and the restore drill. */
+export const backupSchema = strict(
+  {
+    /** S3 bucket name. */
+    bucket: text(BUCKET, 'expected an S3 bucket name: 3-63 lower-case letters, digits, "." and "-"'),
+    /** Key prefix; backups go to `s3://<bucket>/<prefix>/base/<UTC time>/`. @default '<namespace>/<name>' */
+    prefix: text(
+      PREFIX,
+      'expected a key prefix such as "mysql-production/mysql": segments of letters, digits and !_.*\'()- separated by "/", no leading or trailing "/"',
+    ).optional(),
+    /** AWS region of the bucket (AWS_REGION of the jobs). */
+    region: text(REGION, 'expected an AWS region such as "eu-west-1"'),
+    /** The KMS key (ARN) for SSE-KMS on every object; the IAM policy allows exactly this key. */
+    kmsKeyArn: text(
+      KMS_KEY,
+      'expected a KMS key ARN such as "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" (an alias cannot be granted in an IAM policy)',
+    ),
+    /**
+     * IAM role for IRSA: the jobs' ServiceAccount is annotated `eks.amazonaws.com/role-arn`.
+     * @default - no annotation: associate the ServiceAccount with a role through EKS Pod Identity
+     */
+    roleArn: text(
+      ROLE,
+      'expected an IAM role ARN such as "arn:aws:iam::111122223333:role/mysql-backup", or leave it unset to use EKS Pod Identity',
+    ).optional(),
+    /** When backups run. */
+    schedule: scheduleSchema,
+    /** A replica more than this many seconds behind the primary is not backed up from. @default 3600 */
+    maxLagSeconds: int(0, 604800).default(3600),
+    /**
+     * `full`: read every uploaded backup back and compare its sha256; `size`: compare only its size.
+     * @default 'full'
+     */
+    verify: member(['full', 'size']).default('full'),
+    /** The restore drill: restores the latest backup into a scratch volume and checks every table. @default - none */
+    restoreDrill: restoreDrillSchema.optional(),
+    /** Resources of the jobs' containers. @default - 100m/256Mi requests, 1 CPU/1Gi limits */
+    resources: jobResourcesSchema.default({ cpuRequest: '100m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '1Gi' }),
+  },
+  'the backup settings',
+);
+
+/**
+ * Seed mysql-0 of a new, empty StatefulSet from a backup; the replicas then clone from it. Restoring over
+ * data is refused by the restore-from-s3 init container.
+ */
+export const restoreSchema = strict(
+  {
+    /** The backup folder `s3://<bucket>/<prefix>/base/<YYYYMMDDTHHMMSSZ>` (as the backup job logs it). */
+    from: text(
+      BACKUP_FOLDER,
+      'expected a backup folder such as "s3://my-bucket/mysql-production/mysql/base/20250101T021700Z" (the backup job logs it)',
+    ),
+  },
+  'the restore settings',
+);
+
+type Backup = z.output<typeof backupSchema>;
+type Restore = z.output<typeof restoreSchema>;
+type Check = (ok: boolean, path: readonly (string | number)[], value: unknown, allowed: string) => void;
+
+/** The rules between `backup`, `restore` and the rest of the config. */
+export function backupRules(
+  c: { flavor: string; backup?: Backup; restore?: Restore },
+  check: Check,
+  asWritten: unknown,
+): void {
+  if (c.backup !== undefined)
+    check(
+      c.flavor === 'mysql84',
+      ['backup'],
+      asWritten,
+      `is supported for flavor "mysql84" only (this profile is "${c.flavor}"): the jobs use MySQL 8.4's SHOW REPLICA STATUS and RESET REPLICA`,
+    );
+  if (c.restore !== undefined) {
+    check(
+      c.backup !== undefined,
+      ['restore'],
+      asWritten,
+      'needs backup (bucket, region, kmsKeyArn, roleArn): the restore reads S3 with the backup ServiceAccount',
+    );
+    const bucket = BACKUP_FOLDER.exec(c.restore.from)?.[1];
+    if (c.backup !== undefined)
+      check(
+        bucket === c.backup.bucket,
+        ['restore', 'from'],
+        c.restore.from,
+        `must be in backup.bucket "${c.backup.bucket}": the IAM policy allows only that bucket`,
+      );
+  }
+}
+
+/** `backup` with the defaults that depend on other fields: the prefix and the drill's scratch size. */
+export function resolveBackup(
+  c: { namespace: string; name: string; storage: { size: string }; backup?: Backup },
+) {
+  const b = c.backup;
+  if (b === undefined) return undefined;
+  return {
+    ...b,
+    prefix: b.prefix ?? `${c.namespace}/${c.name}`,
+    restoreDrill: b.restoreDrill && { ...b.restoreDrill, scratchSize: b.restoreDrill.scratchSize ?? c.storage.size },
+  };
+}
+export type ResolvedBackupConfig = NonNullable<ReturnType<typeof resolveBackup>>;

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# restore-from-s3: fetches one backup written by backup-to-s3 into an empty directory and prepares it.
+#
+# Used twice: as the `restore-from-s3` init container of a StatefulSet whose config sets `restore.from`
+# (only ordinal 0 restores; the replicas then clone from it as usual), and as the first container of the
+# restore drill (RESTORE_FROM=latest, into a scratch volume).
+#
+# 1. Resolve the backup: RESTORE_FROM is a backup folder s3://bucket/prefix/base/<id> or `latest`, the
+#    newest folder under BACKUP_URI/base/ that has a manifest.json (a folder without one is incomplete).
+# 2. Refuse to restore over data: TARGET_DIR must be empty. If an earlier run of this script restored the
+#    same backup (TARGET_DIR/.restored-from, or .restore-pending before restore-mysqld finished), there is
+#    nothing to do; another backup, or data that no restore wrote, is refused with exit 1, and nothing is
+#    touched. An interrupted restore (.restore-incomplete) is cleared and started over.
+# 3. Read manifest.json, stream the object through sha256 and a byte count into `xbstream -x`, and compare
+#    both with the manifest: a mismatch fails (the directory is cleared). Then `xtrabackup --prepare`.
+# 4. Drop auto.cnf (the restored server gets its own server_uuid), keep the manifest and the backup's
+#    xtrabackup_binlog_info as .restore-manifest.json and .restore-binlog-info, and write .restore-pending
+#    (the backup folder) for restore-mysqld, which finishes the restore on a running mysqld.
+#
+# Environment:
+#   TARGET_DIR       required, the directory to restore into (the data directory)
+#   RESTORE_FROM     required, s3://bucket/prefix/base/<id> or `latest`
+#   BACKUP_URI       s3://bucket/prefix, required for RESTORE_FROM=latest
+#   POD_NAME         when set, only ordinal 0 of <name>-<ordinal> restores; others exit 0
+#   S3_ENDPOINT_URL  another S3 endpoint; default: the CLI's
+#   WORK_DIR         scratch space for the checksum pipes (default /tmp)
+#   CONTAINER_IMAGE  the container's image, named when a tool is missing
+# Tools (percona/percona-xtrabackup 8.4 image): aws, jq, xbstream, xtrabackup, sha256sum, mkfifo, mktemp,
+# tee, wc, find, grep, tr, cut, sort, tail.
+set -euo pipefail
+
+log() { echo "restore-from-s3: $*"; }
+fail() {
+  echo "restore-from-s3: FAILED: $*" >&2
+  exit 1
+}
+for tool in aws jq xbstream xtrabackup sha256sum mkfifo mktemp tee wc find grep tr cut sort tail; do
+  command -v "$tool" >/dev/null || {
+    echo "restore-from-s3: $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Restore\")" >&2
+    exit 127
+  }
+done
+
+: "${TARGET_DIR:?TARGET_DIR must be the directory to restore into}"
+: "${RESTORE_FROM:?RESTORE_FROM must be s3://bucket/prefix/base/<id> or latest}"
+WORK_DIR=${WORK_DIR:-/tmp}
+
+if [[ -n ${POD_NAME:-} ]]; then
+  [[ $POD_NAME =~ -([0-9]+)$ ]] || fail "cannot read an ordinal from pod name '$POD_NAME' (expected <name>-<number>)"
+  if ((10#${BASH_REMATCH[1]} != 0)); then
+    log "$POD_NAME is a replica: it clones from the restored primary; nothing to restore here"
+    exit 0
+  fi
+fi
+
+aws_s3() {
+  if [[ -n ${S3_ENDPOINT_URL:-} ]]; then
+    aws --endpoint-url "$S3_ENDPOINT_URL" "$@"
+  else
+    aws "$@"
+  fi
+}
+
+# 1. Which backup.
+if [[ $RESTORE_FROM == latest ]]; then
+  : "${BACKUP_URI:?BACKUP_URI must be s3://bucket/prefix for RESTORE_FROM=latest}"
+  [[ $BACKUP_URI =~ ^s3://([a-z0-9][a-z0-9.-]*[a-z0-9])/(.+[^/])$ ]] ||
+    fail "BACKUP_URI must be s3://bucket/prefix without a trailing slash, got '$BACKUP_URI'"
+  bucket=${BASH_REMATCH[1]}
+  prefix=${BASH_REMATCH[2]}
+  newest=$(aws_s3 s3api list-objects-v2 --bucket "$bucket" --prefix "$prefix/base/" \
+    --query "Contents[?ends_with(Key, '/manifest.json')].Key" --output text) ||
+    fail "cannot list s3://$bucket/$prefix/base/"
+  newest=$(tr '\t' '\n' <<<"$newest" | { grep -v '^None$' || true; } | sort | tail -n 1)
+  [[ -n $newest ]] || fail "no complete backup (a folder with manifest.json) under s3://$bucket/$prefix/base/"
+  source="s3://$bucket/${newest%/manifest.json}"
+  log "latest complete backup: $source"
+else
+  [[ $RESTORE_FROM =~ ^s3://[a-z0-9][a-z0-9.-]*[a-z0-9]/.+/base/[0-9]{8}T[0-9]{6}Z$ ]] ||
+    fail "RESTORE_FROM must be a backup folder s3://bucket/prefix/base/<YYYYMMDDTHHMMSSZ> or latest, got '$RESTORE_FROM'"
+  source=$RESTORE_FROM
+fi
+
+# 2. Refuse to restore over data.
+mkdir -p "$TARGET_DIR"
+cd "$TARGET_DIR"
+for marker in .restored-from .restore-pending; do
+  if [[ -f $marker ]]; then
+    previous=$(<"$marker")
+    if [[ $previous == "$source" ]]; then
+      log "$TARGET_DIR was already restored from $source ($marker); nothing to do"
+      exit 0
+    fi
+    fail "$TARGET_DIR was restored from $previous, not $source; refusing to restore over it (restore into a new StatefulSet or namespace, see README \"Restore\")"
+  fi
+done
+if [[ -e .restore-incomplete ]]; then
+  log "an earlier restore did not finish; clearing $TARGET_DIR and starting over"
+  find . -mindepth 1 -delete
+fi
+existing=$(find . -mindepth 1 -maxdepth 1 ! -name lost+found -printf '%P ' | cut -c1-200)
+if [[ -n $existing ]]; then
+  fail "$TARGET_DIR is not empty ($existing): refusing to restore over existing data; restore into a new StatefulSet or namespace (README \"Restore\")"
+fi
+touch .restore-incomplete
+
+# 3. Fetch, verify, prepare.
+manifest=$(aws_s3 s3 cp "$source/manifest.json" - --only-show-errors) || fail "cannot read $source/manifest.json"
+format=$(jq -r '.format' <<<"$manifest")
+[[ $format == mysql-physical-backup/v1 ]] || fail "$source/manifest.json: unknown format '$format'"
+object=$(jq -r '.object' <<<"$manifest")
+expected_size=$(jq -r '.size' <<<"$manifest")
+expected_sha256=$(jq -r '.sha256' <<<"$manifest")
+[[ $object == "$source/backup.xbstream" ]] || fail "$source/manifest.json names another object: $object"
+log "fetching $object ($expected_size bytes, sha256 $expected_sha256; backup of $(jq -r '.source.pod + " (" + .source.role + ")"' <<<"$manifest") finished $(jq -r '.finishedAt' <<<"$manifest"))"
+
+work=$(mktemp -d "$WORK_DIR/restore.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkfifo "$work/to-sha" "$work/to-count"
+sha256sum <"$work/to-sha" >"$work/sha256" &
+sha_pid=$!
+wc -c <"$work/to-count" >"$work/size" &
+count_pid=$!
+set +e
+aws_s3 s3 cp "$object" - --only-show-errors | tee "$work/to-sha" "$work/to-count" | xbstream -x -C "$TARGET_DIR"
+codes=("${PIPESTATUS[@]}")
+set -e
+wait "$sha_pid" "$count_pid" || fail "hashing the stream failed"
+size=$(tr -d '[:space:]' <"$work/size")
+sha256=$(cut -d' ' -f1 <"$work/sha256")
+clear_target() { find "$TARGET_DIR" -mindepth 1 ! -name .restore-incomplete -delete; }
+if ((codes[0] != 0)); then
+  clear_target
+  fail "downloading $object failed (aws exit ${codes[0]})"
+fi
+if [[ $size != "$expected_size" || $sha256 != "$expected_sha256" ]]; then
+  clear_target
+  fail "$object is corrupted: read $size bytes with sha256 $sha256, the manifest says $expected_size bytes with sha256 $expected_sha256"
+fi
+if ((codes[2] != 0)); then
+  clear_target
+  fail "xbstream could not unpack $object (exit ${codes[2]})"
+fi
+log "verified: $size bytes, sha256 matches the manifest; preparing"
+xtrabackup --prepare --target-dir="$TARGET_DIR" || {
+  clear_target
+  fail "xtrabackup --prepare failed on $object"
+}
+
+# 4. Hand over to restore-mysqld.
+rm -f auto.cnf
+printf '%s\n' "$manifest" >.restore-manifest.json
+if [[ -f xtrabackup_binlog_info ]]; then
+  mv xtrabackup_binlog_info .restore-binlog-info
+fi
+rm -f xtrabackup_slave_info
+printf '%s\n' "$source" >.restore-pending
+rm -f .restore-incomplete
+log "done: $TARGET_DIR holds the prepared backup $source"

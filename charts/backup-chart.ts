@@ -115,17 +115,21 @@ export class BackupChart extends Chart {
         backoffLimit: 1,
         template: {
           metadata: { labels: labels(names.backupPodApp) },
-          spec: podSpec(names.serviceAccount, [backup], [
-            {
-              name: 'credentials',
-              secret: {
-                secretName: c.credentials.secretName,
-                defaultMode: 0o440,
-                items: [{ key: 'replication-password', path: 'replication-password' }],
+          spec: podSpec(
+            names.serviceAccount,
+            [backup],
+            [
+              {
+                name: 'credentials',
+                secret: {
+                  secretName: c.credentials.secretName,
+                  defaultMode: 0o440,
+                  items: [{ key: 'replication-password', path: 'replication-password' }],
+                },
               },
-            },
-            { name: 'tmp', emptyDir: {} },
-          ]),
+              { name: 'tmp', emptyDir: {} },
+            ],
+          ),
         },
       }),
     });
@@ -288,7 +292,11 @@ function cronJobSpec(
 }
 
 /** A restricted (Pod Security Standards) pod running once as uid/gid 999. */
-function podSpec(serviceAccountName: string, containers: k8s.Container[], volumes: k8s.Volume[]): k8s.PodSpec {
+function podSpec(
+  serviceAccountName: string,
+  containers: k8s.Container[],
+  volumes: k8s.Volume[],
+): k8s.PodSpec {
   return {
     serviceAccountName,
     automountServiceAccountToken: false,

@@ -63,10 +63,7 @@ export class PolicyChart extends Chart {
       // Restoring mysql-0 reads S3 and gets credentials from STS (IRSA) or the EKS Pod Identity agent.
       // S3 and STS have no fixed addresses a NetworkPolicy could name: HTTPS to anywhere.
       const restoreEgress: k8s.NetworkPolicyEgressRule[] = c.restore
-        ? [
-            { ports: [tcp(443)] },
-            { to: [{ ipBlock: { cidr: '169.254.170.23/32' } }], ports: [tcp(80)] },
-          ]
+        ? [{ ports: [tcp(443)] }, { to: [{ ipBlock: { cidr: '169.254.170.23/32' } }], ports: [tcp(80)] }]
         : [];
       this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'network-policy', {
         metadata: metadata(c.name),

@@ -21,6 +21,9 @@ import { ResourceTracker } from './lib/tracker';
 import { REPLICA_OF_REPLICA_STEP, walkthrough } from './scenario/walkthrough';
 import { productionWalkthrough } from './scenario/production';
 import { CmdlineScanner, generateSecrets, needlesFor } from './lib/secrets';
+import { S3Server } from './lib/s3';
+import { backupSteps } from './scenario/backups';
+import { PROFILES } from '../../charts/profiles';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const OLD_SIDECAR = path.join(__dirname, 'fixtures', 'seed-old-sidecar.sh');
@@ -41,6 +44,7 @@ const REQUIRED_TOOLS = [
   'pivot_root',
   'hostname',
   'bash',
+  'jq',
 ];
 
 type Mode = 'positive' | 'negative';
@@ -121,6 +125,9 @@ function preflight(): void {
       `missing tools: ${missing.join(', ')}; install: apt-get install -y mariadb-server mariadb-client mariadb-backup socat ncat iproute2 util-linux hostname`,
     );
   }
+  // The percona-xtrabackup 8.4 emulation's aws is Debian's AWS CLI v2 (not another aws earlier on PATH).
+  if (!fs.existsSync('/usr/bin/aws'))
+    throw new Error('missing /usr/bin/aws (AWS CLI v2); install: apt-get install -y awscli');
   if (!fs.readFileSync('/proc/filesystems', 'utf8').includes('overlay'))
     throw new Error('the kernel has no overlayfs');
 }
@@ -246,9 +253,29 @@ async function runMode(opts: Options, profile: string, mode: Mode): Promise<bool
     phases.push(['setup', Date.now() - t0]);
 
     const context = { cluster, sts: controller, client, adapter };
+    // Backups: a local S3 server on the pod network, with the bucket the backup CronJob writes to.
+    const backupCronJob = manifests.objects.find(
+      (o) => o.kind === 'CronJob' && o.metadata.name === `${sts.metadata.name}-backup`,
+    );
+    let backups: ReturnType<typeof backupSteps> = [];
+    if (backupCronJob) {
+      const t1 = Date.now();
+      const uri = JSON.stringify(backupCronJob).match(/"name":"BACKUP_URI","value":"s3:\/\/([^/"]+)\//);
+      if (!uri) throw new Error('the backup CronJob names no s3:// bucket');
+      const s3 = await S3Server.start(tracker, cluster.network, runDir, REPO_ROOT, [uri[1]]);
+      log(`s3rver on ${s3.endpoint} (bucket ${uri[1]}) in ${secs(Date.now() - t1)}`);
+      backups = backupSteps({ ...context, s3, runDir, secrets, config: PROFILES[profile], manifests });
+    }
     const steps =
       profile === 'production'
-        ? productionWalkthrough({ ...context, secrets, needles, scanner: scanner!, runDir })
+        ? productionWalkthrough({
+            ...context,
+            secrets,
+            needles,
+            scanner: scanner!,
+            runDir,
+            backupSteps: backups,
+          })
         : walkthrough(context);
     stepCount = steps.length;
     for (const step of steps) {

@@ -119,7 +119,7 @@ source_lag=""
 for ((i = 1; i < REPLICAS; i++)); do
   pod="$STATEFULSET-$i"
   if ! status=$(mysql_at "$pod.$SERVICE_NAME" -e 'SHOW REPLICA STATUS\G' 2>&1); then
-    log "$pod: not reachable (${status##*$'\n'}); not a candidate"
+    log "$pod: cannot read its replication status (${status##*$'\n'}); not a candidate"
     continue
   fi
   io=$(sed -n 's/^ *Replica_IO_Running: *//p' <<<"$status")

@@ -121,8 +121,10 @@ sha256sum <"$work/to-sha" >"$work/sha256" &
 sha_pid=$!
 wc -c <"$work/to-count" >"$work/size" &
 count_pid=$!
+# tee -p: when xbstream stops on a damaged chunk, the whole object is still read and hashed, so the
+# verdict is "corrupted" (the checksum) rather than a broken pipe.
 set +e
-aws_s3 s3 cp "$object" - --only-show-errors | tee "$work/to-sha" "$work/to-count" | xbstream -x -C "$TARGET_DIR"
+aws_s3 s3 cp "$object" - --only-show-errors | tee -p "$work/to-sha" "$work/to-count" | xbstream -x -C "$TARGET_DIR"
 codes=("${PIPESTATUS[@]}")
 set -e
 wait "$sha_pid" "$count_pid" || fail "hashing the stream failed"

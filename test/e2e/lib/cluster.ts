@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { FlavorAdapter } from '../adapters/types';
-import type { EnvVar, Manifests, PodSpec, Service, StatefulSet } from './manifest';
+import type { EnvVar, Manifests, PodSpec, StatefulSet } from './manifest';
 import type { ResourceTracker } from './tracker';
 import { PodNetwork } from './network';
 import { ClusterContext, Pod } from './pod';
@@ -20,7 +20,8 @@ const matches = (selector: Record<string, string> | undefined, labels: Record<st
 export class Cluster {
   readonly pods = new Set<Pod>();
   readonly ctx: ClusterContext;
-  private readonly services: Service[];
+  /** The objects of every namespace besides the run's own (e.g. a stack restored into a new namespace). */
+  private readonly otherNamespaces = new Map<string, Manifests>();
 
   private constructor(
     readonly tracker: ResourceTracker,
@@ -31,7 +32,6 @@ export class Cluster {
     readonly namespace: string,
     log: (line: string) => void,
   ) {
-    this.services = manifests.services(namespace);
     this.ctx = { tracker, network, adapter, manifests, runDir, log, onPodChange: () => this.writeHosts() };
   }
 
@@ -55,9 +55,12 @@ export class Cluster {
    * bind-mount it.
    */
   writeHosts(): void {
-    const live = [...this.pods].filter((p) => p.phase !== 'Deleted' && p.ip);
-    const ns = this.namespace;
-    for (const pod of live) {
+    const everywhere = [...this.pods].filter((p) => p.phase !== 'Deleted' && p.ip);
+    for (const pod of everywhere) {
+      // Cluster DNS answers a short name from the pod's own namespace (its search path).
+      const ns = pod.opts.namespace;
+      const live = everywhere.filter((p) => p.opts.namespace === ns);
+      const services = this.manifestsOf(ns).services(ns);
       const lines = [
         '# Kubernetes-managed hosts file (e2e harness).',
         '127.0.0.1\tlocalhost',
@@ -72,7 +75,7 @@ export class Cluster {
       lines.push(
         '# cluster DNS (emulated): Ready endpoints (and not-ready ones where publishNotReadyAddresses)',
       );
-      for (const svc of this.services) {
+      for (const svc of services) {
         const published = svc.spec.clusterIP === 'None' && svc.spec.publishNotReadyAddresses;
         const ready = live.filter(
           (p) =>
@@ -96,6 +99,53 @@ export class Cluster {
       } catch {
         /* pod directory removed meanwhile */
       }
+    }
+  }
+
+  /** Adds another namespace's objects (its Services answer DNS for the pods of that namespace). */
+  addNamespace(namespace: string, manifests: Manifests): void {
+    this.otherNamespaces.set(namespace, manifests);
+  }
+
+  /** The objects of a namespace. */
+  manifestsOf(namespace: string): Manifests {
+    return this.otherNamespaces.get(namespace) ?? this.manifests;
+  }
+
+  /**
+   * Runs one pod of a Job (restartPolicy Never) to completion, like the Job controller's first attempt: resolves
+   * with its phase, or rejects after `timeoutMs`. The pod is deleted afterwards; its logs stay until cleanup.
+   */
+  async runJobPod(
+    name: string,
+    namespace: string,
+    template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec },
+    timeoutMs: number,
+  ): Promise<{ phase: 'Succeeded' | 'Failed'; pod: Pod }> {
+    if (template.spec.restartPolicy !== 'Never')
+      throw new Error(`${name}: a Job pod needs restartPolicy Never`);
+    const pod = new Pod(this.ctx, {
+      name,
+      namespace,
+      labels: template.metadata?.labels ?? {},
+      spec: template.spec,
+      claims: {},
+      manifests: this.manifestsOf(namespace),
+    });
+    await this.startPod(pod);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${name} did not finish in ${timeoutMs / 1000}s`)),
+        timeoutMs,
+      );
+    });
+    try {
+      const phase = await Promise.race([pod.finished, timeout]);
+      return { phase, pod };
+    } finally {
+      clearTimeout(timer);
+      await this.deletePod(pod, 5);
     }
   }
 
@@ -124,12 +174,19 @@ export class StatefulSetController {
   readonly claimsDir: string;
   replicas: number;
 
+  readonly namespace: string;
+
   constructor(
     private readonly cluster: Cluster,
     readonly sts: StatefulSet,
   ) {
     this.replicas = sts.spec.replicas ?? 1;
-    this.claimsDir = path.join(cluster.runDir, 'claims');
+    this.namespace = sts.metadata.namespace ?? cluster.namespace;
+    // The run's own namespace keeps claims/ (the steps and the secret scan name it); others get claims-<ns>/.
+    this.claimsDir = path.join(
+      cluster.runDir,
+      this.namespace === cluster.namespace ? 'claims' : `claims-${this.namespace}`,
+    );
     if ((sts.spec.podManagementPolicy ?? 'OrderedReady') !== 'OrderedReady') {
       throw new Error('only podManagementPolicy OrderedReady is emulated');
     }
@@ -203,7 +260,7 @@ export class StatefulSetController {
       claims[t.metadata.name] = this.claimDir(t.metadata.name, ordinal);
     const pod = new Pod(this.cluster.ctx, {
       name: `${this.name}-${ordinal}`,
-      namespace: this.cluster.namespace,
+      namespace: this.namespace,
       // The StatefulSet controller's own labels on every pod (Services such as <name>-primary select them).
       labels: {
         ...template.metadata.labels,
@@ -212,6 +269,7 @@ export class StatefulSetController {
       },
       spec,
       claims,
+      manifests: this.cluster.manifestsOf(this.namespace),
     });
     this.pods.set(ordinal, pod);
     await this.cluster.startPod(pod);
@@ -231,6 +289,8 @@ export class ClientPod {
     private readonly cluster: Cluster,
     private readonly image: string,
     private readonly env: EnvVar[] = [],
+    /** @default the run's namespace */
+    private readonly namespace = cluster.namespace,
   ) {}
 
   /** Runs `argv` with `input` on stdin in a new container of the client pod and returns its output. */
@@ -238,8 +298,9 @@ export class ClientPod {
     if (!this.pod) {
       this.pod = new Pod(this.cluster.ctx, {
         name: 'mysql-client',
-        namespace: this.cluster.namespace,
+        namespace: this.namespace,
         labels: { run: 'mysql-client' },
+        manifests: this.cluster.manifestsOf(this.namespace),
         spec: {
           containers: [
             { name: 'mysql-client', image: this.image, command: ['sleep', 'infinity'], env: this.env },

@@ -84,6 +84,8 @@ export interface Volume {
   emptyDir?: Record<string, unknown>;
   configMap?: { name: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
   secret?: { secretName: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  /** A generic ephemeral volume: a claim created with the pod and deleted with it. */
+  ephemeral?: { volumeClaimTemplate: { spec: Record<string, unknown> } };
 }
 
 export interface PodSpec {
@@ -94,6 +96,9 @@ export interface PodSpec {
   terminationGracePeriodSeconds?: number;
   hostname?: string;
   subdomain?: string;
+  /** Always (the default) or Never (Job pods; OnFailure is not emulated). */
+  restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+  serviceAccountName?: string;
 }
 
 export interface StatefulSet extends KObject {
@@ -125,7 +130,11 @@ export class Manifests {
 
   /** Loads every *.yaml file of `dist/<profile>/` (multi-document files included). */
   static load(repoRoot: string, profile: string): Manifests {
-    const dir = path.join(repoRoot, 'dist', profile);
+    return Manifests.loadDir(path.join(repoRoot, 'dist', profile));
+  }
+
+  /** Loads every *.yaml file of a folder of synthesized manifests. */
+  static loadDir(dir: string): Manifests {
     if (!fs.existsSync(dir)) throw new Error(`no synthesized manifests in ${dir} (run \`npm run synth\`)`);
     const objects: KObject[] = [];
     for (const file of fs.readdirSync(dir).sort()) {
@@ -135,6 +144,14 @@ export class Manifests {
       }
     }
     return new Manifests(dir, objects);
+  }
+
+  /** The object of a kind and name, or an error. */
+  get<T extends KObject = KObject>(kind: string, name: string): T {
+    const found = this.objects.filter((o) => o.kind === kind && o.metadata.name === name);
+    if (found.length !== 1)
+      throw new Error(`expected one ${kind} ${name} in ${this.dir}, found ${found.length}`);
+    return found[0] as T;
   }
 
   /** The one StatefulSet of the profile. */

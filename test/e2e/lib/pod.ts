@@ -64,6 +64,8 @@ export interface PodOptions {
   spec: PodSpec;
   /** Claim directories by volume name (from the StatefulSet's volumeClaimTemplates). */
   claims: Record<string, string>;
+  /** The objects its ConfigMap and Secret volumes and env refer to. @default the cluster's */
+  manifests?: Manifests;
 }
 
 /** A running (or stopping) pod. */
@@ -72,7 +74,11 @@ export class Pod {
   readonly dir: string;
   ip = '';
   sandboxPid = 0;
-  phase: 'Pending' | 'Initializing' | 'Running' | 'Failed' | 'Terminating' | 'Deleted' = 'Pending';
+  phase: 'Pending' | 'Initializing' | 'Running' | 'Succeeded' | 'Failed' | 'Terminating' | 'Deleted' =
+    'Pending';
+  /** Resolves when a pod with restartPolicy Never has run to completion (never for restartPolicy Always). */
+  readonly finished: Promise<'Succeeded' | 'Failed'>;
+  private finish: (phase: 'Succeeded' | 'Failed') => void = () => undefined;
   /** Timestamped events (the evidence trail) */
   readonly events: string[] = [];
   private readonly containers: ContainerRuntime[];
@@ -87,6 +93,7 @@ export class Pod {
     private readonly ctx: ClusterContext,
     readonly opts: PodOptions,
   ) {
+    this.finished = new Promise((resolve) => (this.finish = resolve));
     this.hostname = opts.spec.hostname ?? opts.name;
     this.dir = path.join(ctx.runDir, 'pods', `${opts.name}-${this.uid.slice(0, 8)}`);
     this.containers = opts.spec.containers.map((c) => new ContainerRuntime(c));
@@ -179,6 +186,23 @@ export class Pod {
     void this.runLifecycle();
   }
 
+  private get manifests(): Manifests {
+    return this.opts.manifests ?? this.ctx.manifests;
+  }
+
+  private get runsOnce(): boolean {
+    const policy = this.opts.spec.restartPolicy ?? 'Always';
+    if (policy === 'OnFailure') throw new Error(`${this.name}: restartPolicy OnFailure is not emulated`);
+    return policy === 'Never';
+  }
+
+  private complete(phase: 'Succeeded' | 'Failed'): void {
+    this.phase = phase;
+    this.event(`pod ${phase}`);
+    this.changed();
+    this.finish(phase);
+  }
+
   private async runLifecycle(): Promise<void> {
     for (const spec of this.opts.spec.initContainers ?? []) {
       let attempt = 0;
@@ -192,6 +216,7 @@ export class Pod {
         this.event(`init container ${spec.name} exited ${code}`);
         if (code === 0) break;
         if (this.stopping) return;
+        if (this.runsOnce) return this.complete('Failed');
         attempt++;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 10_000);
@@ -199,11 +224,15 @@ export class Pod {
     }
     if (this.stopping) return;
     this.phase = 'Running';
-    await Promise.all(this.containers.map((c) => this.superviseContainer(c)));
+    const codes = await Promise.all(this.containers.map((c) => this.superviseContainer(c)));
+    if (this.runsOnce && !this.stopping) this.complete(codes.every((c) => c === 0) ? 'Succeeded' : 'Failed');
   }
 
-  /** Starts a container and restarts it whenever it exits (restartPolicy Always, kubelet back-off 10 s doubling). */
-  private async superviseContainer(c: ContainerRuntime): Promise<void> {
+  /**
+   * Starts a container and restarts it whenever it exits (restartPolicy Always, kubelet back-off 10 s doubling);
+   * with restartPolicy Never, returns its exit code instead.
+   */
+  private async superviseContainer(c: ContainerRuntime): Promise<number | undefined> {
     let backoff = 10_000;
     for (;;) {
       if (this.stopping) return;
@@ -220,6 +249,10 @@ export class Pod {
       this.changed();
       await probes.stop();
       if (this.stopping) return;
+      if (this.runsOnce) {
+        this.event(`container ${c.spec.name} exited ${code}`);
+        return code ?? 1;
+      }
       this.event(`container ${c.spec.name} exited ${code}; restarting in ${backoff / 1000}s`);
       c.restartCount++;
       await sleep(backoff);
@@ -327,7 +360,7 @@ export class Pod {
   private async launch(spec: ContainerSpec, attempt: number): Promise<ContainerProcess> {
     const image = this.ctx.adapter.image(spec.image);
     const identity = { name: this.name, namespace: this.opts.namespace, uid: this.uid, ip: this.ip };
-    const env = resolveEnv(spec, image, identity, this.hostname, this.ctx.manifests);
+    const env = resolveEnv(spec, image, identity, this.hostname, this.manifests);
     const user = resolveUser(this.opts.spec, spec, image);
     const launch: ContainerLaunch = {
       id: `${this.name}/${spec.name}`,
@@ -372,8 +405,8 @@ export class Pod {
         this.volumePaths.set(v.name, { path: dir, readOnly: false });
       } else if (v.configMap || v.secret) {
         const data = v.configMap
-          ? this.ctx.manifests.configMap(this.opts.namespace, v.configMap.name)
-          : this.ctx.manifests.secret(this.opts.namespace, v.secret!.secretName);
+          ? this.manifests.configMap(this.opts.namespace, v.configMap.name)
+          : this.manifests.secret(this.opts.namespace, v.secret!.secretName);
         const src = (v.configMap ?? v.secret)!;
         if (!data && !src.optional)
           throw new Error(`${this.name}: volume ${v.name} refers to a missing object`);
@@ -386,12 +419,17 @@ export class Pod {
         );
         // ConfigMap and Secret volumes are always mounted read-only.
         this.volumePaths.set(v.name, { path: dir, readOnly: true });
+      } else if (v.ephemeral) {
+        // A fresh claim for this pod only (like a new ext4 EBS volume: lost+found, root-owned 0755), gone with it.
+        fs.mkdirSync(path.join(dir, 'lost+found'), { recursive: true, mode: 0o700 });
+        fs.chmodSync(dir, 0o755);
+        this.volumePaths.set(v.name, { path: dir, readOnly: false });
       } else {
         throw new Error(
-          `${this.name}: volume ${v.name}: only emptyDir, configMap, secret and claims are emulated`,
+          `${this.name}: volume ${v.name}: only emptyDir, configMap, secret, ephemeral and claims are emulated`,
         );
       }
-      if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, !v.emptyDir);
+      if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, !v.emptyDir && !v.ephemeral);
     }
     for (const [name, dir] of Object.entries(this.opts.claims)) {
       if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, false);

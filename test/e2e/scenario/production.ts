@@ -20,6 +20,8 @@ export interface ProductionContext extends WalkthroughContext {
   needles: Needle[];
   scanner: CmdlineScanner;
   runDir: string;
+  /** The backup steps (backups.ts), run after read-path; empty when the profile has no backups. */
+  backupSteps: Step[];
 }
 
 /**
@@ -32,7 +34,8 @@ const SECRET_HOLDERS =
  * Where the server itself keeps the replication password a CHANGE REPLICATION SOURCE gave it: MariaDB in
  * master.info; MySQL 8.4 in the mysql.slave_master_info table (mysql.ibd) of the same data directory.
  */
-const SERVER_CREDENTIAL_STORE = /^claims\/data-mysql-\d+\/mysql\/master\.info$/;
+const SERVER_CREDENTIAL_STORE =
+  /^(claims(-[a-z0-9-]+)?\/data-mysql-\d+\/mysql\/master\.info|pods\/mysql-restore-drill-[^/]+\/volumes\/scratch\/mysql\/master\.info|s3\/[^/]+\/.+\/backup\.xbstream\._S3rver_object)$/;
 
 export function productionWalkthrough(w: ProductionContext): Step[] {
   const { sts, client } = w;
@@ -181,7 +184,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
       id: 'repl-user',
       title: "replication user 'repl'@'%' on every server with the intended grants (as translated)",
       run: async () => {
-        const expected = ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD', 'REPLICATION SLAVE'];
+        const expected = ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD', 'REPLICATION SLAVE', 'SLAVE MONITOR'];
         const out: string[] = [];
         for (const ordinal of [0, 1, 2]) {
           const grants = (await sql(host(ordinal), "SHOW GRANTS FOR 'repl'@'%'")).split('\n');
@@ -204,7 +207,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
           'IDENTIFIED BY',
         ])
           if (!notes.includes(rule)) throw new Error(`mysql-0 sidecar notes lack ${rule}: ${notes}`);
-        return `${out.join('; ')} (REPLICATION CLIENT shows as MariaDB's BINLOG MONITOR; BACKUP_ADMIN and the 3 performance_schema grants dropped by the shim); mysql-0 sidecar: ${notes}; repl authenticated: replicas' IO threads and two backups as repl`;
+        return `${out.join('; ')} (REPLICATION CLIENT shows as MariaDB's BINLOG MONITOR, plus SLAVE MONITOR for SHOW REPLICA STATUS; BACKUP_ADMIN and the 3 performance_schema grants dropped by the shim); mysql-0 sidecar: ${notes}; repl authenticated: replicas' IO threads and two backups as repl`;
       },
     },
     {
@@ -364,6 +367,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         return `15 connections answered by ${seen.join(',')} (distinct: ${distinct.join(', ')}); COUNT(*) via mysql-read = ${rows}`;
       },
     },
+    ...w.backupSteps,
     scaleTo2Step(w, h, 'scale 3 -> 2: mysql-2 goes, its claim and data remain', 150_000),
     replicaBrokenUnreadyStep(w, h, {
       what: 'a row written on the replica without binlog: SQL thread error 1062',

@@ -23,6 +23,8 @@
 #      GTID_SUBSET('<set>', '<set>')            -> 1 or 0, decided here on the mapped sets (per domain)
 #      SHOW BINARY LOG STATUS                   -> SHOW BINLOG STATUS
 #      GRANT …, BACKUP_ADMIN, … ON *.*          -> the same without BACKUP_ADMIN (MariaDB has no such privilege)
+#      GRANT …, REPLICATION CLIENT, … ON *.*    -> the same plus SLAVE MONITOR (8.4's REPLICATION CLIENT allows
+#                                                  SHOW REPLICA STATUS; MariaDB's is only BINLOG MONITOR)
 #      GRANT SELECT ON performance_schema.{log_status,keyring_component_status,replication_group_members}
 #                                               -> DO 0 (the tables do not exist in MariaDB)
 #      CREATE/ALTER USER … IDENTIFIED BY '<pw>' -> IDENTIFIED BY PASSWORD '<hash>' (MySQL 8.4 writes the hashed
@@ -259,6 +261,10 @@ for my $stmt (@parts) {
     if ($stmt =~ /^\s*GRANT\s+BACKUP_ADMIN\s+ON\b/i) {
       $stmt =~ s/^(\s*).*$/$1DO 0/s;
     }
+  }
+  if ($stmt =~ /^\s*GRANT\b(.*?)\bON\b/is && $1 =~ /\bREPLICATION\s+CLIENT\b/i) {
+    $stmt =~ s/\bREPLICATION\s+CLIENT\b/REPLICATION CLIENT, SLAVE MONITOR/i;
+    note('GRANT REPLICATION CLIENT -> + SLAVE MONITOR (8.4: REPLICATION CLIENT allows SHOW REPLICA STATUS)');
   }
   if ($stmt =~ /^\s*(?:CREATE|ALTER)\s+USER\b/i) {
     $stmt =~ s{\bIDENTIFIED\s+BY\s+(\x01\d+\x01)}{

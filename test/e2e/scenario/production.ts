@@ -184,7 +184,14 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
       id: 'repl-user',
       title: "replication user 'repl'@'%' on every server with the intended grants (as translated)",
       run: async () => {
-        const expected = ['BINLOG MONITOR', 'LOCK TABLES', 'PROCESS', 'RELOAD', 'REPLICATION SLAVE', 'SLAVE MONITOR'];
+        const expected = [
+          'BINLOG MONITOR',
+          'LOCK TABLES',
+          'PROCESS',
+          'RELOAD',
+          'REPLICATION SLAVE',
+          'SLAVE MONITOR',
+        ];
         const out: string[] = [];
         for (const ordinal of [0, 1, 2]) {
           const grants = (await sql(host(ordinal), "SHOW GRANTS FOR 'repl'@'%'")).split('\n');

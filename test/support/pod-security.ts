@@ -142,8 +142,9 @@ export function podSecurityViolations(podSpec: Obj, level: Level): string[] {
   return level === 'restricted' ? restricted(podSpec) : baseline(podSpec);
 }
 
-/** The pod spec of a workload object (StatefulSet, Deployment, Pod…), or undefined. */
+/** The pod spec of a workload object (StatefulSet, Deployment, CronJob, Pod…), or undefined. */
 export function podSpecOf(obj: Obj): Obj | undefined {
   if (obj.kind === 'Pod') return obj.spec;
+  if (obj.kind === 'CronJob') return obj.spec?.jobTemplate?.spec?.template?.spec;
   return obj.spec?.template?.spec;
 }

@@ -25,9 +25,14 @@ export const BACKUP_FOLDER = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)\/
 /** A CronJob's timing. */
 const scheduleFields = {
   /** Cron schedule (5 fields), e.g. `17 2 * * *`. */
-  schedule: text(CRON, 'expected 5 cron fields (minute hour day-of-month month day-of-week) such as "17 2 * * *"'),
+  schedule: text(
+    CRON,
+    'expected 5 cron fields (minute hour day-of-month month day-of-week) such as "17 2 * * *"',
+  ),
   /** IANA time zone of the schedule (CronJob `timeZone`). @default 'Etc/UTC' */
-  timeZone: text(TIME_ZONE, 'expected an IANA time zone such as "Etc/UTC" or "Europe/Berlin"').default('Etc/UTC'),
+  timeZone: text(TIME_ZONE, 'expected an IANA time zone such as "Etc/UTC" or "Europe/Berlin"').default(
+    'Etc/UTC',
+  ),
   /** Seconds after the scheduled time within which a missed run may still start. @default 3600 */
   startingDeadlineSeconds: int(10, 86400).default(3600),
   /** A run taking longer is killed and counts as failed. @default 21600 (6 h) */
@@ -96,7 +101,12 @@ export const backupSchema = strict(
     /** The restore drill: restores the latest backup into a scratch volume and checks every table. @default - none */
     restoreDrill: restoreDrillSchema.optional(),
     /** Resources of the jobs' containers. @default - 100m/256Mi requests, 1 CPU/1Gi limits */
-    resources: jobResourcesSchema.default({ cpuRequest: '100m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '1Gi' }),
+    resources: jobResourcesSchema.default({
+      cpuRequest: '100m',
+      memoryRequest: '256Mi',
+      cpuLimit: '1',
+      memoryLimit: '1Gi',
+    }),
   },
   'the backup settings',
 );
@@ -121,24 +131,20 @@ type Restore = z.output<typeof restoreSchema>;
 type Check = (ok: boolean, path: readonly (string | number)[], value: unknown, allowed: string) => void;
 
 /** The rules between `backup`, `restore` and the rest of the config. */
-export function backupRules(
-  c: { flavor: string; backup?: Backup; restore?: Restore },
-  check: Check,
-  asWritten: unknown,
-): void {
+export function backupRules(c: { flavor: string; backup?: Backup; restore?: Restore }, check: Check): void {
   if (c.backup !== undefined)
     check(
       c.flavor === 'mysql84',
-      ['backup'],
-      asWritten,
-      `is supported for flavor "mysql84" only (this profile is "${c.flavor}"): the jobs use MySQL 8.4's SHOW REPLICA STATUS and RESET REPLICA`,
+      ['flavor'],
+      c.flavor,
+      'must be "mysql84" for backups: the jobs use MySQL 8.4\'s SHOW REPLICA STATUS and RESET REPLICA; remove backup or change the flavor',
     );
   if (c.restore !== undefined) {
     check(
       c.backup !== undefined,
-      ['restore'],
-      asWritten,
-      'needs backup (bucket, region, kmsKeyArn, roleArn): the restore reads S3 with the backup ServiceAccount',
+      ['backup'],
+      c.backup,
+      'is required by restore: the restore reads S3 with the backup ServiceAccount; set backup.bucket, region, kmsKeyArn and roleArn',
     );
     const bucket = BACKUP_FOLDER.exec(c.restore.from)?.[1];
     if (c.backup !== undefined)
@@ -152,15 +158,21 @@ export function backupRules(
 }
 
 /** `backup` with the defaults that depend on other fields: the prefix and the drill's scratch size. */
-export function resolveBackup(
-  c: { namespace: string; name: string; storage: { size: string }; backup?: Backup },
-) {
+export function resolveBackup(c: {
+  namespace: string;
+  name: string;
+  storage: { size: string };
+  backup?: Backup;
+}) {
   const b = c.backup;
   if (b === undefined) return undefined;
   return {
     ...b,
     prefix: b.prefix ?? `${c.namespace}/${c.name}`,
-    restoreDrill: b.restoreDrill && { ...b.restoreDrill, scratchSize: b.restoreDrill.scratchSize ?? c.storage.size },
+    restoreDrill: b.restoreDrill && {
+      ...b.restoreDrill,
+      scratchSize: b.restoreDrill.scratchSize ?? c.storage.size,
+    },
   };
 }
 export type ResolvedBackupConfig = NonNullable<ReturnType<typeof resolveBackup>>;

@@ -641,7 +641,7 @@ function crossFieldRules(c: Fields, check: Check): void {
       'is required by the mysql84 flavor: set credentials.secretName (no empty passwords)',
     );
   check(!('app' in c.labels), ['labels'], 'app', 'is reserved: "app" is the selector label, set from name');
-  backupRules(c, check, AS_WRITTEN);
+  backupRules(c, check);
 }
 
 /** The whole schema: every field, then the rules between them, then the defaults that depend on others. */

@@ -1,6 +1,6 @@
 import { backupIamPolicy } from '../charts/backup-iam';
 import { production, workshop } from '../charts/profiles';
-import { ConfigError, validateConfig } from '../charts/validate-config';
+import { ConfigError, validateConfig } from '../charts/config';
 import { schemaProblems } from './support/k8s-schema';
 import { container, only, synthStack, withChanges } from './support/synth';
 
@@ -221,7 +221,7 @@ describe('validation of backup and restore', () => {
       '50GB',
       'backup.restoreDrill.scratchSize is "50GB"; expected a positive Kubernetes quantity',
     ],
-    ['backup.verify', 'sometimes', 'backup.verify is "sometimes"; expected "full" or "size"'],
+    ['backup.verify', 'sometimes', 'backup.verify is "sometimes"; expected one of "full", "size"'],
     [
       'restore.from',
       's3://example-org-mysql-backups/latest',
@@ -232,20 +232,25 @@ describe('validation of backup and restore', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(message);
   });
+  test('fails on an unknown key, suggesting the known one', () => {
+    const problems = problemsFor({ 'backup.kmsKey': 'x' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^backup\.kmsKey .*kmsKeyArn/);
+  });
   test('fails if restore.from is in another bucket', () => {
     expect(problemsFor({ 'restore.from': 's3://other-bucket/p/base/20250101T021700Z' })).toEqual([
       'restore.from is "s3://other-bucket/p/base/20250101T021700Z"; must be in backup.bucket "example-org-mysql-backups": the IAM policy allows only that bucket',
     ]);
   });
   test('fails if restore is set without backup', () => {
-    expect(problemsFor({ backup: undefined, 'restore.from': FOLDER })[0]).toContain(
-      'restore is "set"; needs backup (bucket, region, kmsKeyArn, roleArn)',
-    );
+    expect(problemsFor({ backup: undefined, 'restore.from': FOLDER })).toEqual([
+      'backup is undefined; is required by restore: the restore reads S3 with the backup ServiceAccount; set backup.bucket, region, kmsKeyArn and roleArn',
+    ]);
   });
   test('fails if backups are configured for the mysql57 flavor', () => {
     const problems = problemsFor({ backup: production.backup }, workshop);
     expect(problems).toEqual([
-      'backup is "set"; is supported for flavor "mysql84" only (this profile is "mysql57"): the jobs use MySQL 8.4\'s SHOW REPLICA STATUS and RESET REPLICA',
+      'flavor is "mysql57"; must be "mysql84" for backups: the jobs use MySQL 8.4\'s SHOW REPLICA STATUS and RESET REPLICA; remove backup or change the flavor',
     ]);
   });
 });

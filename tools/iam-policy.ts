@@ -7,7 +7,7 @@
  */
 import { backupIamPolicy } from '../charts/backup-iam';
 import { PROFILES } from '../charts/profiles';
-import { validateConfig } from '../charts/validate-config';
+import { validateConfig } from '../charts/config';
 
 const name = process.argv[2];
 const profile = name === undefined ? undefined : PROFILES[name];

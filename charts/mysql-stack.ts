@@ -28,7 +28,11 @@ export interface MysqlStack {
  * needs them; Argo CD sync waves give Argo CD the same order.
  */
 export function addMysqlStack(app: App, config: MysqlStackConfig): MysqlStack {
-  const resolved = validateConfig(config);
+  return addResolvedMysqlStack(app, validateConfig(config));
+}
+
+/** `addMysqlStack` for a config `validateConfig` has already checked and resolved. */
+export function addResolvedMysqlStack(app: App, resolved: ResolvedConfig): MysqlStack {
   const storageClass = new StorageClassChart(app, 'storage-class', { config: resolved });
   const namespace = new NamespaceChart(app, 'namespace', { config: resolved });
   const services = new ServicesChart(app, 'services', { config: resolved });

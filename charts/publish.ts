@@ -2,7 +2,7 @@
  * All-or-nothing publishing of several folders of `dist/` (every profile and `argocd/`).
  *
  * The new folders are staged inside `dist/.synth-new/` (same filesystem, so every later step is a
- * rename). Then a journal `dist/.synth-journal` is written (atomically: write, fsync, rename): from that
+ * rename). Then a journal `dist/.synth-journal` is written (atomically: write, rename): from that
  * moment the publish is committed. Each old folder is moved to `dist/.synth-old/` and its new one into
  * place; then the journal is removed and the leftovers deleted. A run that dies at any point (SIGKILL,
  * power loss) leaves either no journal (the old tree is whole: the leftovers are deleted) or a journal
@@ -33,15 +33,15 @@ export class PublishError extends Error {
 
 const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/**
+ * Written whole or not at all (a rename). Not fsynced: the guarantee is against a process that dies
+ * (SIGKILL, OOM, Ctrl-C), which the page cache survives; an fsync would cost ~10 ms of every synth and,
+ * without fsyncing every directory too, would still not make the swaps durable across a power loss
+ * (after one, `git status dist/` shows what to restore).
+ */
 function writeJournal(distDir: string, folders: readonly string[]): void {
   const tmp = path.join(distDir, `${JOURNAL}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, JSON.stringify({ folders }) + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  fs.writeFileSync(tmp, JSON.stringify({ folders }) + '\n');
   fs.renameSync(tmp, path.join(distDir, JOURNAL));
 }
 

@@ -2,8 +2,9 @@ import { ApiObject, App, YamlOutputType } from 'cdk8s';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ArgoCdApplicationChart } from './argocd';
+import { useFastYaml } from './fast-yaml';
 import { MysqlStackConfig, ResolvedConfig, validateConfig } from './config';
-import { addMysqlStack } from './mysql-stack';
+import { addResolvedMysqlStack } from './mysql-stack';
 import {
   abandonStaging,
   publish,
@@ -72,6 +73,7 @@ export const ARGOCD_DIR = 'argocd';
  * run is finished (or undone) first.
  */
 export function synthesize(options: SynthOptions): SynthResult {
+  useFastYaml();
   const { distDir } = options;
   const recovered = fs.existsSync(distDir) ? recoverDist(distDir) : undefined;
   try {
@@ -89,7 +91,8 @@ function synthesizeRecovered(options: SynthOptions, recovered: string | undefine
   const names = selectProfiles(options.profiles, options.only);
   // Every config, not only the chosen ones: dist/argocd/ lists them all, and the cross-profile rules
   // need them all.
-  const all = Object.values(options.profiles).map((c) => validateConfig(c));
+  const resolved = new Map(Object.entries(options.profiles).map(([k, c]) => [k, validateConfig(c)]));
+  const all = [...resolved.values()];
   checkDistinctDestinations(all.filter((c) => c.gitops.argocd !== undefined));
   checkNamespaces(all);
 
@@ -98,7 +101,7 @@ function synthesizeRecovered(options: SynthOptions, recovered: string | undefine
     const clusterScoped = new ClusterScopedObjects();
     for (const name of names) {
       synthFolder(stagingFolder(distDir, name), (app) => {
-        clusterScoped.add(name, addMysqlStack(app, options.profiles[name]).config, app);
+        clusterScoped.add(name, addResolvedMysqlStack(app, resolved.get(name)!).config, app);
       });
     }
     const folders = [...names];

@@ -1,4 +1,4 @@
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -32,14 +32,30 @@ function fixture(): { dist: string; oldTree: Record<string, string>; newTree: Re
   return { dist, oldTree, newTree };
 }
 
+const childScript = (dist: string, step: string) => `
+  const { publish } = require('./charts/publish');
+  publish(${JSON.stringify(dist)}, ${JSON.stringify(FOLDERS)}, (s) => {
+    if (s === ${JSON.stringify(step)}) process.kill(process.pid, 'SIGKILL');
+  });`;
+
 /** Runs publish() in a child process that SIGKILLs itself right after the named step. */
 function publishAndDieAfter(dist: string, step: string) {
-  const script = `
-    const { publish } = require('./charts/publish');
-    publish(${JSON.stringify(dist)}, ${JSON.stringify(FOLDERS)}, (s) => {
-      if (s === ${JSON.stringify(step)}) process.kill(process.pid, 'SIGKILL');
-    });`;
-  return spawnSync('node', ['-r', './tools/ts-register.js', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  return spawnSync('node', ['-r', './tools/ts-register.js', '-e', childScript(dist, step)], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+}
+
+/** The same, without waiting: resolves to the signal that ended the child. */
+function publishAndDieAfterAsync(dist: string, step: string): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('node', ['-r', './tools/ts-register.js', '-e', childScript(dist, step)], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
+    child.on('error', reject);
+    child.on('exit', (_code, signal) => resolve(signal));
+  });
 }
 
 describe('publish: all or nothing across every folder of dist/', () => {
@@ -60,12 +76,13 @@ describe('publish: all or nothing across every folder of dist/', () => {
     ]);
   });
 
-  test('a SIGKILL after any step leaves the old tree or the new one, once the next run has recovered', () => {
-    for (const step of steps) {
-      const { dist, oldTree, newTree } = fixture();
-      try {
-        const r = publishAndDieAfter(dist, step);
-        expect({ step, signal: r.signal }).toEqual({ step, signal: 'SIGKILL' });
+  test('a SIGKILL after any step leaves the old tree or the new one, once the next run has recovered', async () => {
+    const cases = steps.map((step) => ({ step, ...fixture() }));
+    try {
+      // One child per step, all at once (each crashes its own copy).
+      const signals = await Promise.all(cases.map((c) => publishAndDieAfterAsync(c.dist, c.step)));
+      for (const [i, { step, dist, oldTree, newTree }] of cases.entries()) {
+        expect({ step, signal: signals[i] }).toEqual({ step, signal: 'SIGKILL' });
         const committed =
           fs.existsSync(path.join(dist, JOURNAL)) || step === 'journal-removed' || step === 'cleaned';
         const said = recoverDist(dist);
@@ -73,11 +90,11 @@ describe('publish: all or nothing across every folder of dist/', () => {
         if (step !== 'cleaned')
           expect(said).toMatch(committed ? /^finished an interrupted publish|^removed/ : /^removed/);
         expect(recoverDist(dist)).toBeUndefined(); // nothing left to do
-      } finally {
-        fs.rmSync(dist, { recursive: true, force: true });
       }
+    } finally {
+      for (const c of cases) fs.rmSync(c.dist, { recursive: true, force: true });
     }
-  });
+  }, 120_000); // ten node processes at once: slow on a busy machine
 
   test('an error while swapping (after the journal) moves everything back: dist/ is the old tree', () => {
     const { dist, oldTree } = fixture();

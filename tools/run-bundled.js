@@ -11,7 +11,9 @@
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
+const Module = require('module');
 const path = require('path');
+const vm = require('vm');
 
 const ROOT = fs.realpathSync(path.join(__dirname, '..'));
 const CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'run-bundled');
@@ -93,8 +95,50 @@ async function main() {
     const tmpManifest = `${manifestFile}.${process.pid}.tmp`;
     fs.writeFileSync(tmpManifest, JSON.stringify({ root: ROOT, inputs }));
     fs.renameSync(tmpManifest, manifestFile);
+    for (const f of fs.readdirSync(CACHE_DIR)) {
+      if (f.startsWith(`${name}.js.`) && f.endsWith('.v8'))
+        fs.rmSync(path.join(CACHE_DIR, f), { force: true });
+    }
   }
-  require(outfile);
+  runWithCodeCache(outfile);
+}
+
+/**
+ * Runs the bundle as a CommonJS module, with V8's code cache: compiling the ~1 MB bundle is a fifth of
+ * a synth, and the cache (kept beside the bundle, named after its size and mtime, so it can only ever
+ * be used with the bundle it was made from) skips it. V8 rejects a cache from another node version.
+ */
+function runWithCodeCache(outfile) {
+  const st = fs.statSync(outfile);
+  const cacheFile = `${outfile}.${st.size}-${Math.round(st.mtimeMs)}.v8`;
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    // first run of this bundle
+  }
+  const script = new vm.Script(Module.wrap(fs.readFileSync(outfile, 'utf8')), {
+    filename: outfile,
+    cachedData,
+  });
+  const mod = new Module(outfile, module);
+  mod.filename = outfile;
+  mod.paths = Module._nodeModulePaths(path.dirname(outfile));
+  const req = Module.createRequire(outfile);
+  script.runInThisContext().call(mod.exports, mod.exports, req, mod, outfile, path.dirname(outfile));
+  mod.loaded = true;
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // After the run, so the functions the synth compiled lazily are in the cache too.
+    process.once('beforeExit', () => {
+      try {
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, script.createCachedData());
+        fs.renameSync(tmp, cacheFile);
+      } catch {
+        // a read-only cache only costs the next run the compile
+      }
+    });
+  }
 }
 
 main().catch((err) => {

@@ -31,7 +31,7 @@ export class ScriptSandbox {
   constructor() {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'script-test-'));
     this.bin = path.join(this.root, 'bin');
-    this.log = path.join(this.root, 'calls.jsonl');
+    this.log = path.join(this.root, 'calls');
     fs.mkdirSync(this.bin);
   }
 
@@ -45,6 +45,9 @@ export class ScriptSandbox {
   /**
    * Installs a fake command. It logs its name, args and stdin, then runs `body` (bash) with the same
    * args and its stdin available as the file "$FAKE_STDIN"; `body`'s exit status is the command's.
+   * Logged by bash alone (a node process per call made the script suites several times slower): the
+   * name and args NUL-separated in `<log>/<ns time>-<pid>.args` (written last, under a temporary name,
+   * so a reader never sees half a call), stdin beside it, so calls sort in the order they were made.
    */
   fake(name: string, body = 'exit 0'): void {
     const file = path.join(this.bin, name);
@@ -55,7 +58,10 @@ export class ScriptSandbox {
 trap 'FAKE_TERM=1' TERM
 FAKE_STDIN=$(mktemp)
 cat >"$FAKE_STDIN"
-node -e 'const fs = require("fs"); const [n, f, ...a] = process.argv.slice(1); fs.appendFileSync(process.env.FAKE_CALL_LOG, JSON.stringify({ name: n, args: a, stdin: fs.readFileSync(f, "latin1") }) + "\\n")' "${name}" "$FAKE_STDIN" "$@"
+fake_call="$FAKE_CALL_LOG/$(date +%s%N)-$$"
+cp "$FAKE_STDIN" "$fake_call.stdin"
+printf '%s\\0' "${name}" "$@" >"$fake_call.part"
+mv "$fake_call.part" "$fake_call.args"
 trap - TERM
 [[ -z \${FAKE_TERM:-} ]] || exit 143
 ${body}
@@ -66,18 +72,32 @@ ${body}
 
   /** Runs a script file with bash (and `args`), the fakes first on PATH, and only the given environment. */
   run(script: string, env: Record<string, string>, args: string[] = []): ScriptRun {
-    fs.writeFileSync(this.log, '');
+    this.resetLog();
     const r = spawnSync('bash', [script, ...args], {
       env: { PATH: `${this.bin}:/usr/local/bin:/usr/bin:/bin`, FAKE_CALL_LOG: this.log, ...env },
       encoding: 'utf8',
       timeout: 20_000,
     });
-    const calls = fs
-      .readFileSync(this.log, 'utf8')
-      .split('\n')
-      .filter((l) => l.length > 0)
-      .map((l) => JSON.parse(l) as Call);
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls };
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls: this.calls() };
+  }
+
+  private resetLog(): void {
+    fs.rmSync(this.log, { recursive: true, force: true });
+    fs.mkdirSync(this.log);
+  }
+
+  /** The calls logged so far, in the order they were made. */
+  calls(): Call[] {
+    return fs
+      .readdirSync(this.log)
+      .filter((f) => f.endsWith('.args'))
+      .map((f) => ({ f, t: BigInt(f.split('-')[0]) }))
+      .sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0))
+      .map(({ f }) => {
+        const [name, ...args] = fs.readFileSync(path.join(this.log, f), 'utf8').split('\0').slice(0, -1);
+        const stdin = fs.readFileSync(path.join(this.log, f.replace(/\.args$/, '.stdin')), 'latin1');
+        return { name, args, stdin };
+      });
   }
 
   /**
@@ -85,7 +105,7 @@ ${body}
    * status and output, `waitFor` polls a condition (up to 10 s).
    */
   start(script: string, env: Record<string, string>): BackgroundRun {
-    fs.writeFileSync(this.log, '');
+    this.resetLog();
     const child = spawn('bash', [script], {
       env: { PATH: `${this.bin}:/usr/local/bin:/usr/bin:/bin`, FAKE_CALL_LOG: this.log, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -112,10 +132,7 @@ ${body}
 
   /** How many calls of a fake command were logged so far (also while a background run goes on). */
   callCount(name: string): number {
-    return fs
-      .readFileSync(this.log, 'utf8')
-      .split('\n')
-      .filter((l) => l.length > 0 && (JSON.parse(l) as Call).name === name).length;
+    return this.calls().filter((c) => c.name === name).length;
   }
 
   cleanup(): void {

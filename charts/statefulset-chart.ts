@@ -44,6 +44,13 @@ export const DATA_VOLUME = 'data';
 const CLONE_FROM = { mysql57: 'previous', mysql84: 'primary' } as const;
 
 /**
+ * What an empty pod 0 does while a replica holds data, per flavor: with GTIDs it clones the most
+ * advanced replica (auto-positioned replicas resume from it); with the workshop's binlog file/position
+ * replication the replicas' coordinates would mean nothing on a rebuilt primary, so it refuses.
+ */
+const EMPTY_PRIMARY = { mysql57: 'refuse', mysql84: 'clone' } as const;
+
+/**
  * The xtrabackup sidecar writes its readiness verdict here every few seconds once it serves backups
  * ("<epoch> ready|not-ready <reason>"); its readiness probe (replica-ready.sh) reads it.
  */
@@ -115,8 +122,18 @@ export class StatefulSetChart extends Chart {
       image: c.images.xtrabackup,
       imagePullPolicy: c.images.pullPolicy,
       command: ['bash', '-c', scripts['clone-mysql']],
-      env: [...peerEnv, { name: 'CLONE_FROM', value: CLONE_FROM[c.flavor] }],
-      volumeMounts: [pod.dataMount, pod.confMount, ...pod.tmpMounts()],
+      env: [
+        ...peerEnv,
+        { name: 'CLONE_FROM', value: CLONE_FROM[c.flavor] },
+        { name: 'EMPTY_PRIMARY', value: EMPTY_PRIMARY[c.flavor] },
+        ...(c.credentials
+          ? [
+              { name: 'MYSQL_PORT', value: String(c.mysqlPort) },
+              { name: 'CLIENT_CNF_DIR', value: PATHS.clientCnfDir },
+            ]
+          : []),
+      ],
+      volumeMounts: [pod.dataMount, pod.confMount, ...pod.clientCnfMount(), ...pod.tmpMounts()],
       securityContext: pod.securityContext('xtrabackup-image'),
       resources: resources(c.resources.init),
     };
@@ -295,6 +312,11 @@ class PodParts {
       { name: 'credentials', mountPath: PATHS.credentialsDir, readOnly: true },
       { name: 'client-cnf', mountPath: PATHS.clientCnfDir, readOnly: who !== 'init' },
     ];
+  }
+
+  /** The client option files, read-only (clone-mysql asks the peers as the replication user). */
+  clientCnfMount(): k8s.VolumeMount[] {
+    return this.c.credentials ? [{ name: 'client-cnf', mountPath: PATHS.clientCnfDir, readOnly: true }] : [];
   }
 
   tmpMounts(): k8s.VolumeMount[] {

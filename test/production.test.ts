@@ -207,6 +207,21 @@ describe('production: cloning', () => {
   test('replicas clone from the primary (an 8.4 replica backup would carry its replication channel)', () => {
     expect(container(pod, 'clone-mysql').env).toContainEqual({ name: 'CLONE_FROM', value: 'primary' });
   });
+  test('an empty mysql-0 clones the most advanced replica, asking the peers as the replication user', () => {
+    const clone = container(pod, 'clone-mysql');
+    expect(clone.env).toEqual(
+      expect.arrayContaining([
+        { name: 'EMPTY_PRIMARY', value: 'clone' },
+        { name: 'MYSQL_PORT', value: '3306' },
+        { name: 'CLIENT_CNF_DIR', value: '/run/mysql-client' },
+      ]),
+    );
+    expect(clone.volumeMounts).toContainEqual({
+      name: 'client-cnf',
+      mountPath: '/run/mysql-client',
+      readOnly: true,
+    });
+  });
   test('the sidecar is Ready only on a fresh "ready" verdict of its replication watch (replica-ready.sh)', () => {
     const x = container(pod, 'xtrabackup');
     const cmd = x.readinessProbe.exec.command;

@@ -136,6 +136,9 @@ describe('workshop StatefulSet (seed: mysql-statefulset.yaml)', () => {
     expect(container(pod, 'clone-mysql').env).toContainEqual({ name: 'CLONE_FROM', value: 'previous' });
   });
 
+  test('an empty mysql-0 refuses to initialize while a replica holds data (file/position replication)', () => {
+    expect(container(pod, 'clone-mysql').env).toContainEqual({ name: 'EMPTY_PRIMARY', value: 'refuse' });
+  });
   test('the sidecar is Ready only on a fresh "ready" verdict of its replication watch (replica-ready.sh)', () => {
     const x = container(pod, 'xtrabackup');
     const cmd = x.readinessProbe.exec.command;

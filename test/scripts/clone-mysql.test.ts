@@ -4,6 +4,7 @@ import { scriptPath } from '../../charts/scripts';
 import { Call, ls, ScriptSandbox } from '../support/script-runner';
 
 const SCRIPT = scriptPath('clone-mysql', 'mysql57');
+const FAKE_PEER_MYSQL = path.join(__dirname, 'fixtures', 'fake-peer-mysql.sh');
 
 describe('clone-mysql.sh', () => {
   let box: ScriptSandbox;
@@ -20,8 +21,16 @@ describe('clone-mysql.sh', () => {
     box.fake('socat', `tar -C "${backup}" -cf - .`);
     box.fake('xbstream', '[[ $1 == -x && $2 == -C ]] || exit 64; tar -C "$3" -xf "$FAKE_STDIN"');
     box.fake('xtrabackup', 'touch "${2#--target-dir=}/prepared"');
+    // The peers' mysqld (fixtures/fake-peer-mysql.sh): peers/<host> holds its answer, peers/<host>.down
+    // means it exists but does not answer; any other name does not resolve (no such pod).
+    const peers = box.dir('peers');
+    box.dir('peers/subsets');
+    box.fake('mysql', `FAKE_PEERS="${peers}" exec bash "${FAKE_PEER_MYSQL}" "$@"`);
     env = { SERVICE_NAME: 'mysql', DATA_DIR: data, BACKUP_PORT: '3307', RETRY_SECONDS: '0' };
   });
+  const peer = (host: string, answer: string) => fs.writeFileSync(path.join(box.root, 'peers', host), answer);
+  const subset = (a: string, b: string, result: 0 | 1) =>
+    fs.writeFileSync(path.join(box.root, 'peers', 'subsets', `${a}|${b}`), `${result}\n`);
   afterEach(() => box.cleanup());
   const names = (calls: Call[]) => calls.map((c) => c.name);
 
@@ -91,11 +100,115 @@ describe('clone-mysql.sh', () => {
     expect(r.stdout).toContain('already holds a database');
   });
 
-  test('skips on ordinal 0: the primary starts from an empty data directory', () => {
-    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
-    expect(r.status).toBe(0);
-    expect(r.calls).toEqual([]);
-    expect(ls(data)).toEqual([]);
+  describe('ordinal 0 with an empty data directory (the primary lost its volume, or a new cluster)', () => {
+    const UUID = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+    const asked = (calls: Call[]) =>
+      calls.filter((c) => c.name === 'mysql').map((c) => c.args[c.args.indexOf('-h') + 1]);
+
+    test('no peer holds data (a new cluster): starts empty; asks until two names in a row do not resolve', () => {
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('no peer holds data; it starts from an empty data directory');
+      expect(asked(r.calls)).toEqual(['mysql-1.mysql', 'mysql-2.mysql']);
+      expect(r.calls.filter((c) => c.name === 'mysql')[0].args).toEqual([
+        '-h',
+        'mysql-1.mysql',
+        '-P',
+        '3306',
+        '-u',
+        'root',
+        '--connect-timeout=5',
+        '-N',
+        '-B',
+        '-e',
+        'SELECT 1',
+      ]);
+      expect(names(r.calls)).not.toContain('socat');
+      expect(ls(data)).toEqual([]);
+    });
+
+    test('refuse (workshop): a replica holds data, so it refuses with a message naming it; nothing is cloned or created', () => {
+      peer('mysql-1.mysql', '1');
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(
+        "clone-mysql: refusing to initialize an empty primary: mysql-0's data directory is empty but mysql-1.mysql hold(s) a database, and the replicas would follow an empty primary.",
+      );
+      expect(r.stderr).toContain("see README 'Primary volume lost'");
+      expect(names(r.calls)).not.toContain('socat');
+      expect(ls(data)).toEqual([]);
+    });
+
+    test('a gap in the ordinals (mysql-1 gone, mysql-2 there) still finds the data', () => {
+      peer('mysql-2.mysql', '1');
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(1);
+      expect(asked(r.calls)).toEqual(['mysql-1.mysql', 'mysql-2.mysql', 'mysql-3.mysql', 'mysql-4.mysql']);
+      expect(r.stderr).toContain('but mysql-2.mysql hold(s) a database');
+    });
+
+    test('a peer that exists but does not answer may hold data: fail (the kubelet retries), never start empty', () => {
+      fs.writeFileSync(path.join(box.root, 'peers', 'mysql-1.mysql.down'), '');
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(
+        "mysql-1.mysql exists but does not answer (ERROR 2003 (HY000): Can't connect",
+      );
+      expect(r.stderr).toContain('it may hold data');
+      expect(ls(data)).toEqual([]);
+    });
+
+    test('clone (GTIDs): clones the primary from the most advanced replica, asking as the replication user', () => {
+      peer('mysql-1.mysql', `${UUID}:1-5\n`);
+      peer('mysql-2.mysql', `${UUID}:1-9\n`);
+      subset(`${UUID}:1-9`, `${UUID}:1-5`, 0);
+      subset(`${UUID}:1-5`, `${UUID}:1-9`, 1);
+      const cnf = box.dir('cnf');
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', EMPTY_PRIMARY: 'clone', CLIENT_CNF_DIR: cnf });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(
+        `cloning the primary from the most advanced replica mysql-2.mysql (executed GTID set ${UUID}:1-9)`,
+      );
+      expect(r.calls.find((c) => c.name === 'socat')!.args[1]).toBe(
+        'TCP:mysql-2.mysql:3307,connect-timeout=30',
+      );
+      const first = r.calls.find((c) => c.name === 'mysql')!.args;
+      expect(first.slice(0, 2)).toEqual([`--defaults-extra-file=${cnf}/replication.cnf`, '-h']);
+      expect(first.slice(-1)).toEqual(['SELECT @@GLOBAL.gtid_executed']);
+      // the backup's coordinates stay for the sidecar, which takes over its GTID state
+      expect(ls(data)).toEqual(['ibdata1', 'mysql', 'prepared', 'xtrabackup_binlog_info']);
+    });
+
+    test('clone: refuses to choose when no replica contains all the others (they diverged)', () => {
+      peer('mysql-1.mysql', `${UUID}:1-5,${UUID.replace('3e', '4f')}:1`);
+      peer('mysql-2.mysql', `${UUID}:1-9`);
+      subset(`${UUID}:1-9`, `${UUID}:1-5,${UUID.replace('3e', '4f')}:1`, 0);
+      subset(`${UUID}:1-5,${UUID.replace('3e', '4f')}:1`, `${UUID}:1-9`, 0);
+      const r = box.run(SCRIPT, {
+        ...env,
+        POD_NAME: 'mysql-0',
+        EMPTY_PRIMARY: 'clone',
+        CLIENT_CNF_DIR: box.dir('cnf'),
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(
+        "refusing to choose a new primary: no replica's executed GTID set contains all the others'",
+      );
+      expect(names(r.calls)).not.toContain('socat');
+    });
+
+    test('fails if EMPTY_PRIMARY is unknown', () => {
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', EMPTY_PRIMARY: 'init' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("EMPTY_PRIMARY must be 'refuse' or 'clone', got 'init'");
+    });
+
+    test('an existing database on ordinal 0 is used as is: no peer is asked', () => {
+      fs.mkdirSync(path.join(data, 'mysql'));
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(0);
+      expect(r.calls).toEqual([]);
+    });
   });
 
   test('a stream that keeps failing fails the container and leaves the marker, so the next start clones again', () => {

@@ -141,11 +141,41 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       expect(serve(r.calls)).toEqual([]);
     });
 
-    test('ignores clone files: the primary never configures replication', () => {
-      write('xtrabackup_binlog_info', `binlog.000001\t157\t${UUID_A}:1-3\n`);
+    test('rebuilt from a replica (clone files): drops the replica channel, takes over the GTID state, never a source', () => {
+      write('xtrabackup_binlog_info', `mysql-1-bin.000004\t900\t${UUID_A}:1-42\n`);
       const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
       expect(r.status).toBe(0);
-      expect(sql(r.calls).join('')).not.toContain('CHANGE REPLICATION SOURCE');
+      expect(r.stdout).toContain("restoring the primary from a replica's backup");
+      const statements = sql(r.calls);
+      expect(statements[0]).toBe(
+        `STOP REPLICA;\nRESET REPLICA ALL;\nRESET BINARY LOGS AND GTIDS;\nSET GLOBAL gtid_purged='${UUID_A}:1-42';\n`,
+      );
+      expect(statements[1]).toMatch(/^CREATE USER IF NOT EXISTS 'repl'@'%'/);
+      expect(statements.join('')).not.toMatch(/CHANGE REPLICATION SOURCE|super_read_only|START REPLICA/);
+      expect(ls(data)).toEqual(['change_source.sql.orig']);
+      expect(head(r.calls).map((c) => c.args)).toContainEqual(GUARD(`${UUID_A}:1-42`));
+    });
+
+    test('rebuilt primary, retry after an unrecorded success (it took writes since): no reset again', () => {
+      write(
+        'change_source.sql.in',
+        `RESET BINARY LOGS AND GTIDS;\nSET GLOBAL gtid_purged='${UUID_A}:1-42';\n`,
+      );
+      box.fake('mysql', `if [[ $* == *GTID_SUBSET* ]]; then echo 1; fi`);
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(0);
+      expect(sql(r.calls).join('')).not.toMatch(/RESET/);
+      expect(ls(data)).toEqual(['change_source.sql.orig']);
+    });
+
+    test('rebuilt primary: a failed restore fails the container and keeps .in for the next start', () => {
+      write('xtrabackup_binlog_info', `mysql-1-bin.000004\t900\t${UUID_A}:1-42\n`);
+      box.fake('mysql', `! grep -q 'RESET REPLICA ALL' "$FAKE_STDIN"`);
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('restoring the GTID state failed; keeping change_source.sql.in');
+      expect(ls(data)).toEqual(['change_source.sql.in']);
+      expect(serve(r.calls)).toEqual([]);
     });
   });
 

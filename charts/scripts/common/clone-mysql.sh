@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # clone-mysql: gives a new replica its data by streaming a backup from the previous pod.
 #
-# Skips when the data directory already holds a database, and on ordinal 0 (the primary starts empty).
+# Skips when the data directory already holds a database. On ordinal 0 (the primary) with an empty
+# data directory it first asks its peers <name>-1.<service>, <name>-2.<service>, … (until two
+# consecutive names do not resolve: the StatefulSet has no such pods) whether they hold data, because
+# an empty primary would be followed by its replicas:
+#   - no peer answers: a new cluster; the primary starts empty (mysqld initializes it);
+#   - a peer exists but does not answer: it may hold data; fail, so the kubelet retries;
+#   - EMPTY_PRIMARY=refuse (the workshop's file/position replication): refuse with a message naming the
+#     peer, and exit 1 (the pod stays in Init; nothing else changes);
+#   - EMPTY_PRIMARY=clone (GTID replication): clone the primary from the most advanced replica, the one
+#     whose executed GTID set contains every other's (as the replication user, CLIENT_CNF_DIR's
+#     replication.cnf); refuse when no replica contains all the others (they diverged).
 # Otherwise it receives `xtrabackup --backup --stream=xbstream` from the previous pod
 # <name>-<ordinal-1>.<service> (the seed's choice: it spreads the load) or from the primary
 # <name>-0.<service> (CLONE_FROM=primary: MySQL 8.4 keeps replication settings in InnoDB tables, so a
@@ -17,7 +27,10 @@
 #   BACKUP_PORT   where the previous pod's sidecar serves backups (default 3307)
 #   CLONE_FROM    previous (default) or primary
 #   ATTEMPTS      how many times to try the stream (default 5), RETRY_SECONDS apart (default 10)
-# Tools: socat, xbstream, xtrabackup (from the Percona XtraBackup image).
+#   EMPTY_PRIMARY refuse (default) or clone: what an empty ordinal 0 does while a peer holds data
+#   MYSQL_PORT    the peers' mysqld port (default 3306)
+#   CLIENT_CNF_DIR  with EMPTY_PRIMARY=clone: holds replication.cnf (written by init-mysql)
+# Tools: socat, xbstream, xtrabackup, mysql (from the Percona XtraBackup image); find, touch, rm.
 set -euo pipefail
 
 : "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
@@ -39,19 +52,94 @@ if [[ ! $POD_NAME =~ ^(.+)-([0-9]+)$ ]]; then
 fi
 prefix=${BASH_REMATCH[1]}
 ordinal=$((10#${BASH_REMATCH[2]}))
-if ((ordinal == 0)); then
-  echo "clone-mysql: ordinal 0 is the primary; it starts from an empty data directory"
-  exit 0
-fi
+EMPTY_PRIMARY=${EMPTY_PRIMARY:-refuse}
+MYSQL_PORT=${MYSQL_PORT:-3306}
+fail() {
+  echo "clone-mysql: $*" >&2
+  exit 1
+}
+[[ $EMPTY_PRIMARY == refuse || $EMPTY_PRIMARY == clone ]] ||
+  fail "EMPTY_PRIMARY must be 'refuse' or 'clone', got '$EMPTY_PRIMARY'"
+[[ $MYSQL_PORT =~ ^[0-9]+$ ]] || fail "MYSQL_PORT must be a port number, got '$MYSQL_PORT'"
 
-case $CLONE_FROM in
-  previous) peer="$prefix-$((ordinal - 1)).$SERVICE_NAME" ;;
-  primary) peer="$prefix-0.$SERVICE_NAME" ;;
-  *)
-    echo "clone-mysql: CLONE_FROM must be 'previous' or 'primary', got '$CLONE_FROM'" >&2
-    exit 1
-    ;;
-esac
+# ask_peer HOST: asks the peer's mysqld what it holds. Sets `answer` (its executed GTID set with
+# EMPTY_PRIMARY=clone, else "1"); returns 0 if it answered, 2 if the name does not resolve (no such
+# pod: MySQL client error 2005), 1 if it exists but did not answer.
+# Standard error goes to a file (in /tmp, an emptyDir where the root filesystem is read-only): the answer
+# is standard output alone, whatever the client warns about.
+ask_peer() {
+  local out code=0 err=/tmp/clone-mysql-peer.err
+  if [[ $EMPTY_PRIMARY == clone ]]; then
+    out=$(mysql --defaults-extra-file="${CLIENT_CNF_DIR:?CLIENT_CNF_DIR must hold replication.cnf}/replication.cnf" \
+      -h "$1" -P "$MYSQL_PORT" --connect-timeout=5 -N -B -e 'SELECT @@GLOBAL.gtid_executed' </dev/null 2>"$err") || code=$?
+  else
+    out=$(mysql -h "$1" -P "$MYSQL_PORT" -u root --connect-timeout=5 -N -B -e 'SELECT 1' </dev/null 2>"$err") || code=$?
+  fi
+  answer=${out//[[:space:]]/}
+  ((code == 0)) && return 0
+  out=$(<"$err")
+  [[ $out == *"ERROR 2005"* ]] && return 2
+  answer=${out//$'\n'/ }
+  return 1
+}
+
+# gtid_contains HOST A B: whether GTID set B contains A, computed by the mysqld on HOST.
+gtid_contains() {
+  local r
+  r=$(mysql --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" -h "$1" -P "$MYSQL_PORT" --connect-timeout=5 \
+    -N -B -e "SELECT GTID_SUBSET('$2', '$3')" </dev/null 2>/tmp/clone-mysql-peer.err) ||
+    fail "cannot compare GTID sets on $1: $(</tmp/clone-mysql-peer.err)"
+  [[ $r == 1 ]]
+}
+
+peer=''
+if ((ordinal == 0)); then
+  holders=() sets=() missing=0
+  for ((k = 1; missing < 2 && k <= 101; k++)); do
+    host="$prefix-$k.$SERVICE_NAME"
+    if ask_peer "$host"; then
+      missing=0
+      [[ $answer =~ ^[A-Za-z0-9_:,-]*$ ]] || fail "$host answered with something that is not a GTID set: $answer"
+      holders+=("$host") sets+=("$answer")
+    elif (($? == 2)); then
+      missing=$((missing + 1))
+    else
+      fail "$host exists but does not answer ($answer); it may hold data, so the primary does not initialize an empty database; retrying"
+    fi
+  done
+  if ((${#holders[@]} == 0)); then
+    echo "clone-mysql: ordinal 0 is the primary and no peer holds data; it starts from an empty data directory"
+    exit 0
+  fi
+  if [[ $EMPTY_PRIMARY == refuse ]]; then
+    fail "refusing to initialize an empty primary: $POD_NAME's data directory is empty but ${holders[*]} hold(s) a database, and the replicas would follow an empty primary. Restore this pod's volume, or see README 'Primary volume lost'"
+  fi
+  # The most advanced replica: its set contains every other's.
+  best=''
+  for i in "${!holders[@]}"; do
+    all=1
+    for j in "${!holders[@]}"; do
+      ((i == j)) && continue
+      gtid_contains "${holders[i]}" "${sets[j]}" "${sets[i]}" || {
+        all=0
+        break
+      }
+    done
+    if ((all)); then
+      best=$i
+      break
+    fi
+  done
+  [[ -n $best ]] || fail "refusing to choose a new primary: no replica's executed GTID set contains all the others' (they diverged): $(for i in "${!holders[@]}"; do printf '%s=%s ' "${holders[i]}" "${sets[i]}"; done)"
+  peer=${holders[best]}
+  echo "clone-mysql: $POD_NAME has an empty data directory while replicas hold data; cloning the primary from the most advanced replica $peer (executed GTID set ${sets[best]})"
+else
+  case $CLONE_FROM in
+    previous) peer="$prefix-$((ordinal - 1)).$SERVICE_NAME" ;;
+    primary) peer="$prefix-0.$SERVICE_NAME" ;;
+    *) fail "CLONE_FROM must be 'previous' or 'primary', got '$CLONE_FROM'" ;;
+  esac
+fi
 
 if [[ -e $marker ]]; then
   echo "clone-mysql: an earlier clone did not finish; clearing $DATA_DIR and starting over"

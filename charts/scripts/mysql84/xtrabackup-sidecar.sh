@@ -3,7 +3,10 @@
 # backup user in step with its Secret on the primary, finishes a clone by starting GTID
 # auto-positioned replication on a replica, then serves backups to the next pod.
 #
-# 1. Ordinal 0 (the primary): once mysqld accepts connections, create or update the replication and
+# 1. Ordinal 0 (the primary): if clone-mysql rebuilt it from the most advanced replica (its volume was
+#    lost while replicas held data), first take over that backup's GTID state as in 2 and 3, but with
+#    STOP REPLICA and RESET REPLICA ALL instead of a source: the data came with the replica's channel.
+#    Then, once mysqld accepts connections, create or update the replication and
 #    backup user (REPLICATION_USER) with its password from the Secret, and grant it the least it
 #    needs. This runs on every start and is idempotent; it is written to the binary log on purpose,
 #    so every replica (and every backup a replica serves) carries the same user and password.
@@ -167,8 +170,42 @@ wait_for_mysqld() {
 
 cd "$DATA_DIR"
 
+# A clone (a replica's, or the primary's rebuilt from the most advanced replica, see clone-mysql)
+# leaves XtraBackup's coordinates; with GTIDs they are the same on either role.
+if [[ -f xtrabackup_binlog_info ]]; then
+  # "<file>\t<position>\t<gtid set>", the set possibly continued on further lines.
+  gtid_set=$(awk 'NR == 1 { $1 = ""; $2 = "" } { print }' xtrabackup_binlog_info | tr -d '[:space:]')
+  if [[ -z $gtid_set ]]; then
+    fail "xtrabackup_binlog_info has no GTID set (third column): this flavor requires gtid_mode=ON on every server; got: $(<xtrabackup_binlog_info)"
+  fi
+  if [[ ! $gtid_set =~ ^[A-Za-z0-9_:,-]+$ ]]; then
+    fail "xtrabackup_binlog_info: not a GTID set: '$gtid_set'"
+  fi
+  printf '%s\n' 'RESET BINARY LOGS AND GTIDS;' "SET GLOBAL gtid_purged='$gtid_set';" >change_source.sql.in.tmp
+  mv change_source.sql.in.tmp change_source.sql.in
+  rm -f xtrabackup_binlog_info xtrabackup_slave_info
+fi
+
+if [[ -f change_source.sql.in ]]; then
+  wait_for_mysqld
+  [[ $(<change_source.sql.in) =~ gtid_purged=\'([^\']*)\' ]] || fail "change_source.sql.in has no gtid_purged"
+  applied_beyond=$(mysql_root -N -B -e "SELECT GTID_SUBSET(@@GLOBAL.gtid_executed, '${BASH_REMATCH[1]}') = 0" </dev/null)
+  if [[ $applied_beyond == 1 ]]; then
+    echo "sidecar: this server already applied transactions beyond the backup; the backup's GTID state was applied before"
+    mv change_source.sql.in change_source.sql.orig
+  fi
+fi
+
 if ((ordinal == 0)); then
   wait_for_mysqld
+  if [[ -f change_source.sql.in ]]; then
+    # Rebuilt from a replica's backup: drop the replica channel the data came with, take over its
+    # executed GTID set, and stay a primary (no CHANGE REPLICATION SOURCE, writable).
+    echo "sidecar: restoring the primary from a replica's backup: RESET REPLICA ALL, GTID state from the backup"
+    printf '%s\n' 'STOP REPLICA;' 'RESET REPLICA ALL;' "$(<change_source.sql.in)" | mysql_root ||
+      fail "restoring the GTID state failed; keeping change_source.sql.in to retry on the next start"
+    mv change_source.sql.in change_source.sql.orig
+  fi
   echo "sidecar: ensuring replication and backup user '$REPLICATION_USER'"
   # Privileges: REPLICATION SLAVE (MySQL 8.4 still names it so) for the replicas' connection; the
   # rest is the minimum Percona lists for full backups in "Connection and privileges needed"
@@ -185,29 +222,6 @@ if ((ordinal == 0)); then
     "GRANT SELECT ON performance_schema.replication_group_members TO $user_sql;" |
     mysql_root || fail "could not create or update user '$REPLICATION_USER' on the primary"
 else
-  if [[ -f xtrabackup_binlog_info ]]; then
-    # "<file>\t<position>\t<gtid set>", the set possibly continued on further lines.
-    gtid_set=$(awk 'NR == 1 { $1 = ""; $2 = "" } { print }' xtrabackup_binlog_info | tr -d '[:space:]')
-    if [[ -z $gtid_set ]]; then
-      fail "xtrabackup_binlog_info has no GTID set (third column): this flavor requires gtid_mode=ON on every server; got: $(<xtrabackup_binlog_info)"
-    fi
-    if [[ ! $gtid_set =~ ^[A-Za-z0-9_:,-]+$ ]]; then
-      fail "xtrabackup_binlog_info: not a GTID set: '$gtid_set'"
-    fi
-    printf '%s\n' 'RESET BINARY LOGS AND GTIDS;' "SET GLOBAL gtid_purged='$gtid_set';" >change_source.sql.in.tmp
-    mv change_source.sql.in.tmp change_source.sql.in
-    rm -f xtrabackup_binlog_info xtrabackup_slave_info
-  fi
-
-  if [[ -f change_source.sql.in ]]; then
-    wait_for_mysqld
-    [[ $(<change_source.sql.in) =~ gtid_purged=\'([^\']*)\' ]] || fail "change_source.sql.in has no gtid_purged"
-    applied_beyond=$(mysql_root -N -B -e "SELECT GTID_SUBSET(@@GLOBAL.gtid_executed, '${BASH_REMATCH[1]}') = 0" </dev/null)
-    if [[ $applied_beyond == 1 ]]; then
-      echo "sidecar: this replica already applied transactions beyond the backup; replication was configured before"
-      mv change_source.sql.in change_source.sql.orig
-    fi
-  fi
   if [[ -f change_source.sql.in ]]; then
     echo "sidecar: starting replication from $primary_host:$MYSQL_PORT with GTID auto-position"
     if ! printf '%s\n' \

@@ -248,6 +248,21 @@ export class StatefulSetController {
     await this.cluster.deletePod(pod, this.sts.spec.template.spec.terminationGracePeriodSeconds ?? 30);
   }
 
+  /** `kubectl delete pvc data-<name>-N` (after its pod is gone): the claim and its data go. */
+  deleteClaim(template: string, ordinal: number): void {
+    if (this.pods.has(ordinal)) throw new Error(`${this.name}-${ordinal} still uses its claim`);
+    fs.rmSync(path.join(this.claimsDir, `${template}-${this.name}-${ordinal}`), {
+      recursive: true,
+      force: true,
+    });
+  }
+
+  /** Creates a missing pod without waiting for it to be Ready (the controller's next step, observed). */
+  async startPod(ordinal: number): Promise<void> {
+    if (this.pods.has(ordinal)) throw new Error(`${this.name}-${ordinal} exists`);
+    await this.createPod(ordinal);
+  }
+
   private async createPod(ordinal: number): Promise<void> {
     const template = this.sts.spec.template;
     const spec: PodSpec = {

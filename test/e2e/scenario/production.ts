@@ -7,7 +7,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ReplicaStatus } from '../adapters/types';
 import { replicasReadOnlyStep, scaleTo2Step, stepHelpers } from './common';
-import { replicaBrokenUnreadyStep, stopFastStep } from './day2';
+import {
+  primaryVolumeLostStep,
+  replicaBrokenUnreadyStep,
+  sourceDivergentRefusedStep,
+  stopFastStep,
+} from './day2';
 import type { Step, WalkthroughContext } from './common';
 import type { CmdlineScanner, GeneratedSecret, Hit, Needle } from '../lib/secrets';
 import { scanFiles } from '../lib/secrets';
@@ -404,6 +409,8 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
       },
     }),
     stopFastStep(w, h),
+    sourceDivergentRefusedStep(w, h),
+    primaryVolumeLostStep(w, h, 'clone'),
     {
       id: 'no-secrets',
       title:

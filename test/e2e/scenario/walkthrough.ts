@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import type { ReplicaStatus } from '../adapters/types';
 import { waitFor } from '../lib/proc';
 import { replicasReadOnlyStep, scaleTo2Step, stepHelpers } from './common';
-import { replicaBrokenUnreadyStep, stopFastStep } from './day2';
+import { primaryVolumeLostStep, replicaBrokenUnreadyStep, stopFastStep } from './day2';
 import type { Step, WalkthroughContext } from './common';
 
 export type { Step, WalkthroughContext } from './common';
@@ -220,5 +220,6 @@ export function walkthrough(w: WalkthroughContext): Step[] {
       },
     }),
     stopFastStep(w, h),
+    primaryVolumeLostStep(w, h, 'refuse'),
   ];
 }

@@ -10,7 +10,7 @@
 #      CHANGE REPLICATION SOURCE TO SOURCE_x=…  -> CHANGE MASTER TO MASTER_x=…
 #      SOURCE_AUTO_POSITION=1 / 0              -> MASTER_USE_GTID=slave_pos / no
 #      RESET BINARY LOGS AND GTIDS              -> RESET MASTER
-#      SET GLOBAL gtid_purged='<uuid>:1-N,…'    -> SET GLOBAL gtid_slave_pos='D-S-N,…' (the inverse of the
+#      SET GLOBAL gtid_purged='<uuid>:1-N,…'    -> SET GLOBAL gtid_slave_pos='D-S-N,…', gtid_binlog_state (the inverse of the
 #                                                  xtrabackup 8.4 emulation's mapping, see below)
 #      SET GLOBAL super_read_only = ON|OFF      -> CALL mysql.e2e_set_read_only(1|0) (a definer procedure the
 #                                                  mysqld shim creates on super_read_only servers: root lost
@@ -19,8 +19,9 @@
 #      GTID_SUBSET(@@GLOBAL.gtid_executed, '<set>')
 #                                               -> a per-domain comparison of @@GLOBAL.gtid_current_pos with the
 #                                                  mapped set (MariaDB has neither the function nor the variable)
-#      @@GLOBAL.gtid_executed (read)            -> @@GLOBAL.gtid_current_pos, mapped to a MySQL GTID set
-#      GTID_SUBSET('<set>', '<set>')            -> 1 or 0, decided here on the mapped sets (per domain)
+#      @@GLOBAL.gtid_executed (read)            -> per (domain, server) the highest of gtid_binlog_state and
+#                                                  gtid_slave_pos, mapped to a MySQL GTID set
+#      GTID_SUBSET('<set>', '<set>')            -> 1 or 0, decided here on the mapped sets, per (domain, server)
 #      SHOW BINARY LOG STATUS                   -> SHOW BINLOG STATUS
 #      GRANT …, BACKUP_ADMIN, … ON *.*          -> the same without BACKUP_ADMIN (MariaDB has no such privilege)
 #      GRANT …, REPLICATION CLIENT, … ON *.*    -> the same plus SLAVE MONITOR (8.4's REPLICATION CLIENT allows
@@ -138,6 +139,26 @@ sub to_mariadb_gtid {
   return join ',', map { $domains{$_} } sort { $a <=> $b } keys %domains;
 }
 
+# gtid_pairs(SET): "domain-server" -> highest sequence number, from a MySQL GTID set the mapping produced (any
+# number of UUIDs per domain; each one interval 1-N).
+sub gtid_pairs {
+  my ($set, $line) = @_;
+  (my $s = $set) =~ s/\s+//g;
+  my %pairs;
+  for my $part (grep { $_ ne '' } split /,/, $s) {
+    my ($uuid, @intervals) = split /:/, $part;
+    $uuid = lc($uuid // '');
+    cannot($line, "GTID set element '$part' has a UUID the e2e mapping did not produce")
+      if $uuid !~ /^([0-9a-f]{8})-e2e0-4db0-8000-([0-9a-f]{12})$/;
+    my $key = hex($1) . '-' . hex($2);
+    cannot($line, "GTID set element '$part' is not one interval starting at 1")
+      if @intervals != 1 || $intervals[0] !~ /^1(?:-(\d+))?$/;
+    my $n = defined $1 ? $1 : 1;
+    $pairs{$key} = $n if !exists $pairs{$key} || $pairs{$key} < $n;
+  }
+  return %pairs;
+}
+
 sub native_hash {
   my ($password) = @_;
   return '*' . uc sha1_hex(sha1($password));
@@ -194,8 +215,10 @@ for my $stmt (@parts) {
       my $pos = to_mariadb_gtid($set, $start_line);
       push @raw, "'$pos'";
       push @literals, $pos;
-      $stmt = "${head}gtid_slave_pos$eq\x01$#raw\x01$tail";
-      note("SET GLOBAL gtid_purged='<uuid>:1-N' -> SET GLOBAL gtid_slave_pos='D-S-N'");
+      # Also the binlog state (settable right after RESET MASTER): a primary rebuilt from a replica's backup
+      # then continues the domain's sequence, and replicas at that position can connect to it.
+      $stmt = "${head}gtid_slave_pos$eq\x01$#raw\x01, GLOBAL gtid_binlog_state = \x01$#raw\x01$tail";
+      note("SET GLOBAL gtid_purged='<uuid>:1-N' -> SET GLOBAL gtid_slave_pos='D-S-N', gtid_binlog_state='D-S-N'");
     } elsif ($stmt !~ /\@\@(?:GLOBAL\.)?gtid_purged\b/i) {
       cannot($start_line, 'only SET GLOBAL gtid_purged=<literal> and reading @@gtid_purged are emulated');
     }
@@ -216,29 +239,32 @@ for my $stmt (@parts) {
     "(SELECT COUNT(*) = 0 FROM JSON_TABLE(CONCAT('[\"', REPLACE(\@\@GLOBAL.gtid_current_pos, ',', '\",\"'), '\"]'), "
       . "'\$[*]' COLUMNS (g VARCHAR(64) PATH '\$')) AS t WHERE t.g <> '' AND NOT ($cond))"
   }gie;
-  # GTID_SUBSET('<set>', '<set>'), both literals: decided here, on the mapped sets (per domain, sequence numbers).
+  # GTID_SUBSET('<set>', '<set>'), both literals: decided here on the mapped sets, per (domain, server) pair.
   $stmt =~ s{\bGTID_SUBSET\s*\(\s*(\x01\d+\x01)\s*,\s*(\x01\d+\x01)\s*\)}{
     my ($a, $b) = (literal_at($1), literal_at($2));
     cannot($start_line, 'GTID_SUBSET needs string literals') unless defined $a && defined $b;
-    my %have = map { my ($d, undef, $n) = split /-/; ($d => $n) } grep { $_ ne '' } split /,/, to_mariadb_gtid($b, $start_line);
+    my %have = gtid_pairs($b, $start_line);
+    my %need = gtid_pairs($a, $start_line);
     my $subset = 1;
-    for (grep { $_ ne '' } split /,/, to_mariadb_gtid($a, $start_line)) {
-      my ($d, undef, $n) = split /-/;
-      $subset = 0 unless exists $have{$d} && $have{$d} >= $n;
+    for my $k (keys %need) {
+      $subset = 0 unless exists $have{$k} && $have{$k} >= $need{$k};
     }
-    note("GTID_SUBSET('<set>', '<set>') -> decided by the shim per domain");
+    note("GTID_SUBSET('<set>', '<set>') -> decided by the shim per (domain, server)");
     $subset
   }gie;
-  # Reading @@GLOBAL.gtid_executed: MariaDB's gtid_current_pos, each D-S-N mapped to the MySQL set element
-  # "<D as 8 hex>-e2e0-4db0-8000-<S as 12 hex>:1-N" (the inverse of to_mariadb_gtid), joined with ','.
+  # Reading @@GLOBAL.gtid_executed: per (domain, server) the highest sequence number in MariaDB's
+  # gtid_binlog_state and gtid_slave_pos, each mapped to "<D as 8 hex>-e2e0-4db0-8000-<S as 12 hex>:1-N",
+  # joined with ','. (Unlike gtid_current_pos, gtid_binlog_state keeps one GTID per server, so a transaction
+  # written on a replica stays visible as its own element, as its own UUID would in MySQL.)
   $stmt =~ s{\@\@(?:GLOBAL\.)?gtid_executed\b}{
-    note('@@GLOBAL.gtid_executed -> @@GLOBAL.gtid_current_pos mapped to a MySQL GTID set');
-    "(SELECT IFNULL(GROUP_CONCAT(CONCAT(LPAD(LOWER(HEX(CAST(SUBSTRING_INDEX(t.g, '-', 1) AS UNSIGNED))), 8, '0'), "
-      . "'-e2e0-4db0-8000-', LPAD(LOWER(HEX(CAST(SUBSTRING_INDEX(SUBSTRING_INDEX(t.g, '-', 2), '-', -1) AS UNSIGNED))), 12, '0'), "
-      . "IF(SUBSTRING_INDEX(t.g, '-', -1) = '1', ':1', CONCAT(':1-', SUBSTRING_INDEX(t.g, '-', -1)))) "
-      . "ORDER BY CAST(SUBSTRING_INDEX(t.g, '-', 1) AS UNSIGNED) SEPARATOR ','), '') "
-      . "FROM JSON_TABLE(CONCAT('[\"', REPLACE(\@\@GLOBAL.gtid_current_pos, ',', '\",\"'), '\"]'), "
-      . "'\$[*]' COLUMNS (g VARCHAR(64) PATH '\$')) AS t WHERE t.g <> '')"
+    note('@@GLOBAL.gtid_executed -> gtid_binlog_state + gtid_slave_pos mapped to a MySQL GTID set');
+    "(SELECT IFNULL(GROUP_CONCAT(CONCAT(LPAD(LOWER(HEX(x.d)), 8, '0'), '-e2e0-4db0-8000-', LPAD(LOWER(HEX(x.s)), 12, '0'), "
+      . "IF(x.n = 1, ':1', CONCAT(':1-', x.n))) ORDER BY x.d, x.s SEPARATOR ','), '') FROM ("
+      . "SELECT CAST(SUBSTRING_INDEX(t.g, '-', 1) AS UNSIGNED) AS d, "
+      . "CAST(SUBSTRING_INDEX(SUBSTRING_INDEX(t.g, '-', 2), '-', -1) AS UNSIGNED) AS s, "
+      . "MAX(CAST(SUBSTRING_INDEX(t.g, '-', -1) AS UNSIGNED)) AS n "
+      . "FROM JSON_TABLE(CONCAT('[\"', REPLACE(CONCAT(\@\@GLOBAL.gtid_binlog_state, ',', \@\@GLOBAL.gtid_slave_pos), ',', '\",\"'), '\"]'), "
+      . "'\$[*]' COLUMNS (g VARCHAR(64) PATH '\$')) AS t WHERE t.g <> '' GROUP BY d, s) AS x)"
   }gie;
   cannot($start_line, 'GTID_SUBSET is emulated only with @@GLOBAL.gtid_executed or a literal first, a literal second')
     if $stmt =~ /\bGTID_SUBSET\b/i;

@@ -435,7 +435,7 @@ esac`,
           Last_IO_Errno: '1045',
           Last_IO_Error: "Access denied for user 'repl'@'10.0.0.5'",
         },
-        "replication IO thread is Connecting (Last_IO_Errno 1045: Access denied for user 'repl'@'10.0.0.5')",
+        "replication IO thread is Connecting (Last_IO_Errno 1045: Access denied for user 'repl'@'10.0.0.5') (the replication password in the Secret is not the primary's; see README 'Credentials')",
       ],
       [
         'the IO thread lost its position (1236)',
@@ -460,8 +460,30 @@ esac`,
       expect(r.status).toBe(0);
       expect(verdict()).toContain(` not-ready ${reason}`);
       expect(r.stdout).toContain(`sidecar: not-ready: ${reason}`);
-      // the thread is left alone: nothing but STOP REPLICA (divergence) ever changes replication
-      expect(monitorCalls(r.calls).flat().join(' ')).not.toMatch(/START|STOP/);
+      // the threads are left alone (a lost position is retried: below)
+      if (!reason.includes('13114')) expect(monitorCalls(r.calls).flat().join(' ')).not.toMatch(/START|STOP/);
+    });
+
+    test('a receiver stopped on a lost position (1236/13114) is restarted, at most every RETRY_SECONDS, only while the source contains our set', () => {
+      orig();
+      const lost = {
+        Replica_IO_Running: 'No',
+        Last_IO_Errno: '13114',
+        Last_IO_Error: 'Got fatal error 1236 from source',
+      };
+      fakeServers(status(lost));
+      const r = box.run(SCRIPT, { ...env, MONITOR_ROUNDS: '3', RETRY_SECONDS: '60' });
+      expect(r.calls.filter((c) => c.args.includes('START REPLICA IO_THREAD')).map((c) => c.args)).toEqual([
+        mysqlArgs('-e', 'START REPLICA IO_THREAD'),
+      ]);
+      expect(r.stdout).toContain(
+        'the source no longer had the position this replica asked for (Last_IO_Errno 13114)',
+      );
+      expect(verdict()).toContain(' not-ready replication IO thread is No (Last_IO_Errno 13114');
+      // the source cannot be asked: no retry
+      fakeServers(status(lost), '1', '');
+      const down = box.run(SCRIPT, env);
+      expect(down.calls.some((c) => c.args.includes('START REPLICA IO_THREAD'))).toBe(false);
     });
 
     test('a lag at exactly MAX_LAG_SECONDS is ready; the bound is configurable', () => {
@@ -486,6 +508,19 @@ esac`,
       );
       box.run(SCRIPT, env);
       expect(verdict()).toContain(' not-ready cannot query mysqld: ERROR 2013 (HY000): Lost connection');
+    });
+
+    test("root.cnf's password does not match the database (changed in one place only): the reason says so", () => {
+      orig();
+      box.fake(
+        'mysql',
+        `if [[ $* == *"SHOW REPLICA STATUS"* ]]; then echo "ERROR 1045 (28000): Access denied for user 'root'@'localhost' (using password: YES)" >&2; exit 1; fi`,
+      );
+      const r = box.run(SCRIPT, env);
+      expect(verdict()).toContain(
+        " not-ready cannot query mysqld: ERROR 1045 (28000): Access denied for user 'root'@'localhost' (using password: YES) (the root password in the Secret is not the database's: it was changed in one place only; see README 'Credentials')",
+      );
+      expect(r.stdout).toContain('sidecar: not-ready: cannot query mysqld: ERROR 1045');
     });
 
     test('REPLICA_READINESS=serving (the off switch): ready whatever replication does, the reason still logged', () => {
@@ -630,6 +665,7 @@ esac`,
       ['MAX_LAG_SECONDS', '1.5', 'MAX_LAG_SECONDS must be a whole number of seconds'],
       ['MONITOR_ROUNDS', '-1', 'MONITOR_ROUNDS must be a number'],
       ['REPLICA_READINESS', 'always', "REPLICA_READINESS must be 'replicating' or 'serving'"],
+      ['RETRY_SECONDS', '1m', 'RETRY_SECONDS must be a whole number of seconds'],
       ['MYSQL_PORT', '3306; DROP', 'MYSQL_PORT must be a port number'],
       ['BACKUP_PORT', 'x', 'BACKUP_PORT must be a port number'],
       ['POLL_SECONDS', '-1', 'POLL_SECONDS must be a number of seconds'],

@@ -73,6 +73,7 @@
 #   REPLICA_READINESS          replicating (default): Ready only while replicating; serving: Ready
 #                              whenever backups are served (the off switch)
 #   MONITOR_ROUNDS             stop after this many checks and exit 0 (default 0: never; for tests)
+#   RETRY_SECONDS              least pause between retries of a receiver stopped on error 1236 (default 10)
 # Writable paths: DATA_DIR (change_source.sql.in/.orig, replication-refused) and /tmp (STATE_FILE,
 # xtrabackup's --target-dir, where a streaming backup keeps its temporary files).
 # Tools: bash, mysql (8.4 client), socat, xtrabackup, sleep; /bin/sh (socat's SYSTEM).
@@ -94,6 +95,7 @@ MONITOR_SECONDS=${MONITOR_SECONDS:-2}
 MAX_LAG_SECONDS=${MAX_LAG_SECONDS:-60}
 REPLICA_READINESS=${REPLICA_READINESS:-replicating}
 MONITOR_ROUNDS=${MONITOR_ROUNDS:-0}
+RETRY_SECONDS=${RETRY_SECONDS:-10}
 REFUSED_FILE=replication-refused
 rm -f "$STATE_FILE"
 
@@ -132,6 +134,7 @@ fail() {
 [[ $MONITOR_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "MONITOR_SECONDS must be a number of seconds, got '$MONITOR_SECONDS'"
 [[ $MAX_LAG_SECONDS =~ ^[0-9]+$ ]] || fail "MAX_LAG_SECONDS must be a whole number of seconds, got '$MAX_LAG_SECONDS'"
 [[ $MONITOR_ROUNDS =~ ^[0-9]+$ ]] || fail "MONITOR_ROUNDS must be a number, got '$MONITOR_ROUNDS'"
+[[ $RETRY_SECONDS =~ ^[0-9]+$ ]] || fail "RETRY_SECONDS must be a whole number of seconds, got '$RETRY_SECONDS'"
 [[ $REPLICA_READINESS == replicating || $REPLICA_READINESS == serving ]] ||
   fail "REPLICA_READINESS must be 'replicating' or 'serving', got '$REPLICA_READINESS'"
 if [[ ! $POD_NAME =~ ^(.+)-([0-9]+)$ ]]; then
@@ -256,6 +259,8 @@ read_replica_status() {
   status=()
   out=$(mysql_root --connect-timeout=5 -E -e 'SHOW REPLICA STATUS' </dev/null 2>&1) || {
     verdict=not-ready reason="cannot query mysqld: ${out//$'\n'/ }"
+    [[ $out != *"ERROR 1045"* ]] ||
+      reason+=" (the root password in the Secret is not the database's: it was changed in one place only; see README 'Credentials')"
     return 1
   }
   while IFS= read -r line; do
@@ -271,7 +276,9 @@ read_replica_status() {
 # thread_reason IO|SQL: why that replication thread is not running, from its Last_*_Errno/Error.
 thread_reason() {
   local running=${status[Replica_$1_Running]:-} errno=${status[Last_$1_Errno]:-0} error=${status[Last_$1_Error]:-}
-  if [[ $errno != 0 ]]; then
+  if [[ $errno == 1045 ]]; then
+    printf 'replication %s thread is %s (Last_%s_Errno %s: %s) (the replication password in the Secret is not the primary'"'"'s; see README '"'"'Credentials'"'"')' "$1" "${running:-unknown}" "$1" "$errno" "$error"
+  elif [[ $errno != 0 ]]; then
     printf 'replication %s thread is %s (Last_%s_Errno %s: %s)' "$1" "${running:-unknown}" "$1" "$errno" "$error"
   else
     printf 'replication %s thread is %s' "$1" "${running:-unknown}"
@@ -296,6 +303,22 @@ check_divergence() {
   elif [[ $contained == 1 ]]; then
     diverged=0
   fi
+}
+
+# retry_lost_position: the receiver stopped on "could not find the GTIDs requested" (1236; 8.4 wraps
+# it as 13114) while the source contains this replica's transactions: typically a primary rebuilt from
+# a replica, reached before it took over the backup's GTID state. MySQL does not retry that error;
+# START REPLICA IO_THREAD again, at most every RETRY_SECONDS. A position that is really gone keeps
+# failing, and the replica stays not ready with the reason.
+last_retry=0
+retry_lost_position() {
+  local errno=${status[Last_IO_Errno]:-0} now
+  [[ $diverged == 0 && ($errno == 1236 || $errno == 13114) ]] || return 0
+  printf -v now '%(%s)T' -1
+  ((now - last_retry >= RETRY_SECONDS)) || return 0
+  last_retry=$now
+  echo "sidecar: the source no longer had the position this replica asked for (Last_IO_Errno $errno) although it contains this replica's transactions; START REPLICA IO_THREAD again"
+  mysql_root -e 'START REPLICA IO_THREAD' </dev/null || true
 }
 
 verdict='' reason=''
@@ -325,6 +348,7 @@ evaluate() {
     verdict=not-ready reason='replication is not configured (SHOW REPLICA STATUS is empty)'
   elif [[ ${status[Replica_IO_Running]:-} != Yes ]]; then
     verdict=not-ready reason=$(thread_reason IO)
+    retry_lost_position
   elif [[ ${status[Replica_SQL_Running]:-} != Yes ]]; then
     verdict=not-ready reason=$(thread_reason SQL)
   elif [[ ! ${status[Seconds_Behind_Source]:-} =~ ^[0-9]+$ ]]; then

@@ -19,12 +19,14 @@ export interface Breakage {
   repair: () => Promise<string>;
 }
 
-/** Seconds from a change of the sidecar's verdict to the kubelet's NotReady: one check plus the probe's threshold. */
+/** Time from a break to the kubelet's NotReady: one check (and its duration) plus the probe's threshold. */
 function probeWindowMs(w: WalkthroughContext): number {
   const x = w.sts.sts.spec.template.spec.containers.find((c) => c.name === 'xtrabackup');
   const p = x?.readinessProbe;
-  const monitorSeconds = 2; // the sidecar's MONITOR_SECONDS default
-  return ((p?.periodSeconds ?? 10) * ((p?.failureThreshold ?? 3) + 1) + monitorSeconds) * 1000;
+  // The sidecar's MONITOR_SECONDS default (2 s) plus the check's own duration: four client calls through the
+  // 8.4 shim, up to ~5 s on the loaded 2-core machine.
+  const checkSeconds = 2 + 5;
+  return ((p?.periodSeconds ?? 10) * ((p?.failureThreshold ?? 3) + 1) + checkSeconds) * 1000;
 }
 
 export function replicaBrokenUnreadyStep(w: WalkthroughContext, h: StepHelpers, b: Breakage): Step {

@@ -17,6 +17,8 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
   ExternalSecret: -1,
   Service: -1,
   ServiceAccount: -1,
+  Role: -1,
+  RoleBinding: -1,
   PodDisruptionBudget: 0,
   NetworkPolicy: 0,
   StatefulSet: 1,

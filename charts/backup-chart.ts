@@ -8,7 +8,7 @@ import { ResolvedConfig, ResourcesConfig } from './config';
 import { parseQuantity } from './config';
 
 /** The backup scripts, real files under `charts/scripts/backup/`, read at synth time. */
-export type BackupScriptName = 'backup-to-s3' | 'restore-from-s3' | 'restore-mysqld';
+export type BackupScriptName = 'backup-to-s3' | 'restore-from-s3' | 'restore-mysqld' | 'volume-snapshot';
 
 export function backupScriptPath(name: BackupScriptName): string {
   return join(__dirname, 'scripts', 'backup', `${name}.sh`);
@@ -32,6 +32,8 @@ export const backupNames = (c: ResolvedConfig) => ({
   /** The `app` label of the backup job's pods; the NetworkPolicy admits them to the MySQL and backup ports. */
   backupPodApp: `${c.name}-backup`,
   drillPodApp: `${c.name}-restore-drill`,
+  /** The volume snapshot job: its CronJob, ServiceAccount, Role, pods' `app` label and its snapshots' label. */
+  snapshots: `${c.name}-volume-snapshot`,
 });
 
 /** `s3://<bucket>/<prefix>`: where backups go, each in `base/<UTC time>/`. */
@@ -59,6 +61,7 @@ export class BackupChart extends Chart {
   public readonly serviceAccount: k8s.KubeServiceAccount;
   public readonly backupCronJob: k8s.KubeCronJob;
   public readonly drillCronJob?: k8s.KubeCronJob;
+  public readonly snapshotCronJob?: k8s.KubeCronJob;
 
   constructor(scope: Construct, id: string, props: BackupChartProps) {
     super(scope, id, props);
@@ -201,6 +204,85 @@ export class BackupChart extends Chart {
               ),
               initContainers: [fetch],
             },
+          },
+        }),
+      });
+    }
+
+    const vs = b.volumeSnapshots;
+    const snapshotClass = c.storage.snapshotClass;
+    if (vs && snapshotClass) {
+      const meta = { name: names.snapshots, namespace: c.namespace, labels: labels(names.snapshots) };
+      // Its own identity: it needs a Kubernetes API token (the backup jobs do not) and no AWS role.
+      new k8s.KubeServiceAccount(this, 'snapshot-service-account', {
+        metadata: meta,
+        automountServiceAccountToken: true,
+      });
+      // RBAC cannot restrict delete to labelled objects: the script deletes only snapshots labelled
+      // app=<name>-volume-snapshot; the Role allows nothing else than VolumeSnapshots in this namespace.
+      new k8s.KubeRole(this, 'snapshot-role', {
+        metadata: meta,
+        rules: [
+          {
+            apiGroups: ['snapshot.storage.k8s.io'],
+            resources: ['volumesnapshots'],
+            verbs: ['get', 'list', 'create', 'delete'],
+          },
+        ],
+      });
+      new k8s.KubeRoleBinding(this, 'snapshot-role-binding', {
+        metadata: meta,
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.snapshots },
+        subjects: [{ kind: 'ServiceAccount', name: names.snapshots, namespace: c.namespace }],
+      });
+      const snapshot: k8s.Container = {
+        name: 'volume-snapshot',
+        image: c.images.xtrabackup,
+        imagePullPolicy: c.images.pullPolicy,
+        command: ['bash', '-c', readBackupScript('volume-snapshot')],
+        env: [
+          { name: 'STATEFULSET', value: c.name },
+          { name: 'SERVICE_NAME', value: c.name },
+          { name: 'REPLICAS', value: String(c.replicas) },
+          { name: 'NAMESPACE', value: c.namespace },
+          { name: 'MYSQL_PORT', value: String(c.mysqlPort) },
+          { name: 'MAX_LAG_SECONDS', value: String(b.maxLagSeconds) },
+          { name: 'SNAPSHOT_CLASS', value: snapshotClass.name },
+          { name: 'SNAPSHOT_APP', value: names.snapshots },
+          { name: 'KEEP', value: String(vs.keep) },
+          { name: 'ROOT_PASSWORD_FILE', value: `${CREDENTIALS_DIR}/root-password` },
+          { name: 'CONTAINER_IMAGE', value: c.images.xtrabackup },
+        ],
+        volumeMounts: [
+          { name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true },
+          { name: 'tmp', mountPath: TMP },
+        ],
+        securityContext: containerSecurityContext(),
+        resources: resources(b.resources),
+      };
+      const spec = podSpec(
+        names.snapshots,
+        [snapshot],
+        [
+          {
+            name: 'credentials',
+            secret: {
+              secretName: c.credentials.secretName,
+              defaultMode: 0o440,
+              items: [{ key: 'root-password', path: 'root-password' }],
+            },
+          },
+          { name: 'tmp', emptyDir: {} },
+        ],
+      );
+      this.snapshotCronJob = new k8s.KubeCronJob(this, 'volume-snapshot', {
+        metadata: meta,
+        spec: cronJobSpec(vs, {
+          // No retry: a retry would stop the SQL thread again; the next run is the retry.
+          backoffLimit: 0,
+          template: {
+            metadata: { labels: labels(names.snapshots) },
+            spec: { ...spec, automountServiceAccountToken: true },
           },
         }),
       });

@@ -54,6 +54,15 @@ const restoreDrillSchema = strict(
   'the restore drill settings',
 );
 
+const volumeSnapshotsSchema = strict(
+  {
+    ...scheduleFields,
+    /** How many ready snapshots of this job to keep; older ones (and only its own) are deleted. @default 7 */
+    keep: int(1, 1000).default(7),
+  },
+  'the volume snapshot settings',
+);
+
 const jobResourcesSchema = strict(
   {
     cpuRequest: quantity('100m').optional(),
@@ -100,6 +109,11 @@ export const backupSchema = strict(
     verify: member(['full', 'size']).default('full'),
     /** The restore drill: restores the latest backup into a scratch volume and checks every table. @default - none */
     restoreDrill: restoreDrillSchema.optional(),
+    /**
+     * EBS snapshots of a replica's volume (VolumeSnapshots of `storage.snapshotClass`), its SQL thread
+     * stopped while the snapshot is cut. @default - none
+     */
+    volumeSnapshots: volumeSnapshotsSchema.optional(),
     /** Resources of the jobs' containers. @default - 100m/256Mi requests, 1 CPU/1Gi limits */
     resources: jobResourcesSchema.default({
       cpuRequest: '100m',
@@ -131,7 +145,17 @@ type Restore = z.output<typeof restoreSchema>;
 type Check = (ok: boolean, path: readonly (string | number)[], value: unknown, allowed: string) => void;
 
 /** The rules between `backup`, `restore` and the rest of the config. */
-export function backupRules(c: { flavor: string; backup?: Backup; restore?: Restore }, check: Check): void {
+export function backupRules(
+  c: { flavor: string; backup?: Backup; restore?: Restore; storage: { snapshotClass?: unknown } },
+  check: Check,
+): void {
+  if (c.backup?.volumeSnapshots !== undefined)
+    check(
+      c.storage.snapshotClass !== undefined,
+      ['storage', 'snapshotClass'],
+      c.storage.snapshotClass,
+      'is required by backup.volumeSnapshots: set storage.snapshotClass (a VolumeSnapshotClass for ebs.csi.aws.com) or remove volumeSnapshots',
+    );
   if (c.backup !== undefined)
     check(
       c.flavor === 'mysql84',

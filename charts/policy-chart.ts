@@ -60,6 +60,12 @@ export class PolicyChart extends Chart {
           from: [{ podSelector: { matchLabels: { app: backupNames(c).backupPodApp } } }],
           ports: [tcp(c.mysqlPort), tcp(c.backupPort)],
         });
+      // The volume snapshot job stops and starts a replica's SQL thread.
+      if (c.backup?.volumeSnapshots)
+        ingress.push({
+          from: [{ podSelector: { matchLabels: { app: backupNames(c).snapshots } } }],
+          ports: [tcp(c.mysqlPort)],
+        });
       // Restoring mysql-0 reads S3 and gets credentials from STS (IRSA) or the EKS Pod Identity agent.
       // S3 and STS have no fixed addresses a NetworkPolicy could name: HTTPS to anywhere.
       const restoreEgress: k8s.NetworkPolicyEgressRule[] = c.restore

@@ -141,6 +141,7 @@ export const production: MysqlStackConfig = {
     roleArn: 'arn:aws:iam::111122223333:role/mysql-production-backup',
     schedule: { schedule: '17 2 * * *' },
     restoreDrill: { schedule: '47 5 * * *' },
+    volumeSnapshots: { schedule: '37 */6 * * *', keep: 8 },
   },
   gitops: {
     // Argo CD never prunes or deletes the StatefulSet, StorageClass, VolumeSnapshotClass or Namespace.

@@ -100,6 +100,7 @@ describe('ServiceAccount', () => {
     const sa = only(
       synthStack(withChanges(production, { 'backup.roleArn': undefined })).objects,
       'ServiceAccount',
+      'mysql-backup',
     );
     expect(sa.metadata.annotations['eks.amazonaws.com/role-arn']).toBeUndefined();
   });
@@ -248,9 +249,51 @@ describe('validation of backup and restore', () => {
     ]);
   });
   test('fails if backups are configured for the mysql57 flavor', () => {
-    const problems = problemsFor({ backup: production.backup }, workshop);
+    const problems = problemsFor({ backup: { ...production.backup, volumeSnapshots: undefined } }, workshop);
     expect(problems).toEqual([
       'flavor is "mysql57"; must be "mysql84" for backups: the jobs use MySQL 8.4\'s SHOW REPLICA STATUS and RESET REPLICA; remove backup or change the flavor',
+    ]);
+  });
+});
+
+describe('volume snapshot CronJob', () => {
+  const cj = only(objects, 'CronJob', 'mysql-volume-snapshot');
+  const pod = podOf(cj);
+  test('named <name>-volume-snapshot, never retried, with its own ServiceAccount and an API token', () => {
+    expect(cj.spec).toMatchObject({ schedule: '37 */6 * * *', concurrencyPolicy: 'Forbid' });
+    expect(cj.spec.jobTemplate.spec.backoffLimit).toBe(0);
+    expect(pod).toMatchObject({
+      serviceAccountName: 'mysql-volume-snapshot',
+      automountServiceAccountToken: true,
+    });
+    expect(envOf(container(pod, 'volume-snapshot'))).toMatchObject({
+      SNAPSHOT_CLASS: 'mysql-ebs-snapshots',
+      SNAPSHOT_APP: 'mysql-volume-snapshot',
+      KEEP: '8',
+      NAMESPACE: 'mysql-production',
+      ROOT_PASSWORD_FILE: '/etc/mysql/credentials/root-password',
+    });
+  });
+  test('the Role allows VolumeSnapshots in its namespace only, nothing else', () => {
+    expect(only(objects, 'Role', 'mysql-volume-snapshot').rules).toEqual([
+      {
+        apiGroups: ['snapshot.storage.k8s.io'],
+        resources: ['volumesnapshots'],
+        verbs: ['get', 'list', 'create', 'delete'],
+      },
+    ]);
+    expect(only(objects, 'RoleBinding', 'mysql-volume-snapshot')).toMatchObject({
+      roleRef: { kind: 'Role', name: 'mysql-volume-snapshot' },
+      subjects: [{ kind: 'ServiceAccount', name: 'mysql-volume-snapshot', namespace: 'mysql-production' }],
+    });
+  });
+  test('schema-valid', () => {
+    for (const o of objects.filter((x) => ['Role', 'RoleBinding'].includes(x.kind)))
+      expect(schemaProblems(o)).toEqual([]);
+  });
+  test('fails if volumeSnapshots is set without storage.snapshotClass', () => {
+    expect(problemsFor({ 'storage.snapshotClass': undefined })).toEqual([
+      'storage.snapshotClass is undefined; is required by backup.volumeSnapshots: set storage.snapshotClass (a VolumeSnapshotClass for ebs.csi.aws.com) or remove volumeSnapshots',
     ]);
   });
 });

@@ -28,6 +28,10 @@ describe('production: the objects', () => {
       'ServiceAccount/mysql-backup',
       'CronJob/mysql-backup',
       'CronJob/mysql-restore-drill',
+      'ServiceAccount/mysql-volume-snapshot',
+      'Role/mysql-volume-snapshot',
+      'RoleBinding/mysql-volume-snapshot',
+      'CronJob/mysql-volume-snapshot',
     ]);
   });
   test('every object passes its schema', () => {
@@ -349,6 +353,10 @@ describe('production: network', () => {
           { protocol: 'TCP', port: 3306 },
           { protocol: 'TCP', port: 3307 },
         ],
+      },
+      {
+        from: [{ podSelector: { matchLabels: { app: 'mysql-volume-snapshot' } } }],
+        ports: [{ protocol: 'TCP', port: 3306 }],
       },
     ]);
   });

@@ -121,6 +121,8 @@ export class Cluster {
     namespace: string,
     template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec },
     timeoutMs: number,
+    /** Claim directories by volume name. @default none */
+    claims: Record<string, string> = {},
   ): Promise<{ phase: 'Succeeded' | 'Failed'; pod: Pod }> {
     if (template.spec.restartPolicy !== 'Never')
       throw new Error(`${name}: a Job pod needs restartPolicy Never`);
@@ -129,7 +131,7 @@ export class Cluster {
       namespace,
       labels: template.metadata?.labels ?? {},
       spec: template.spec,
-      claims: {},
+      claims,
       manifests: this.manifestsOf(namespace),
     });
     await this.startPod(pod);

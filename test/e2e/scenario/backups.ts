@@ -175,6 +175,7 @@ export function backupSteps(w: BackupContext): Step[] {
         const secs = ((Date.now() - t) / 1000).toFixed(1);
         const client = new ClientPod(cluster, w.adapter.clientImage, w.adapter.clientEnv, RESTORE_NAMESPACE);
         const rh = stepHelpers({ ...w, sts: controller, client });
+        let evidence = '';
         try {
           const p0 = controller.pod(0);
           const fetchLog = p0.logs('restore-from-s3');
@@ -216,13 +217,48 @@ export function backupSteps(w: BackupContext): Step[] {
           const again = controller.pod(0).logs('restore-from-s3');
           if (!/already restored from .*; nothing to do/.test(again))
             throw new Error(`mysql-0 after recreation: ${again}`);
-          return `restored stack (${rsts.spec.replicas} pods) Ready in ${secs}s; mysql-0: ${lastLine(fetchLog, /verified/)}; ${lastLine(finishLog, /done/)}; no replication channel on mysql-0; mysql-1 cloned from it and replicates (IO=${s1.ioRunning} SQL=${s1.sqlRunning}); CHECKSUM TABLE source = restored mysql-0 = restored mysql-1: ${got0.join(', ')}; mysql-0 recreated on its claim: "${lastLine(again, /already restored/).replace(/^restore-from-s3: /, '')}"`;
+          evidence = `restored stack (${rsts.spec.replicas} pods) Ready in ${secs}s; mysql-0: ${lastLine(fetchLog, /verified/)}; ${lastLine(finishLog, /done/)}; no replication channel on mysql-0; mysql-1 cloned from it and replicates (IO=${s1.ioRunning} SQL=${s1.sqlRunning}); CHECKSUM TABLE source = restored mysql-0 = restored mysql-1: ${got0.join(', ')}; mysql-0 recreated on its claim: "${lastLine(again, /already restored/).replace(/^restore-from-s3: /, '')}"`;
         } finally {
           await client.delete();
           await Promise.all(
             [...controller.pods.keys()].sort((a, b) => b - a).map((o) => controller.deletePod(o)),
           );
         }
+        // Refused over data: the restored stack's restore-from-s3 container, as mysql-0, on a claim that holds
+        // a database no restore wrote (the source's mysql-0 volume: what a stack gets that adds restore.from).
+        const fetch = emulated.spec.initContainers!.find((c) => c.name === 'restore-from-s3')!;
+        const sourceClaim = sts.claimDir('data', 0);
+        // The source's mysqld keeps running on it, so compare names, not times: nothing added or removed.
+        const listing = () => fs.readdirSync(path.join(sourceClaim, 'mysql')).sort().join(',');
+        const before = listing();
+        const refusal = await cluster.runJobPod(
+          'mysql-0',
+          RESTORE_NAMESPACE,
+          {
+            metadata: { labels: { app: 'restore-refusal' } },
+            spec: {
+              restartPolicy: 'Never',
+              securityContext: emulated.spec.securityContext,
+              containers: [fetch],
+              volumes: (emulated.spec.volumes ?? []).filter((v) =>
+                fetch.volumeMounts?.some((m) => m.name === v.name),
+              ),
+            },
+          },
+          60_000,
+          { data: sourceClaim },
+        );
+        const refused = refusal.pod.logs('restore-from-s3');
+        if (refusal.phase !== 'Failed' || !/refusing to restore over existing data/.test(refused))
+          throw new Error(`restore-from-s3 over data: ${refusal.phase}: ${refused}`);
+        if (listing() !== before)
+          throw new Error('restore-from-s3 changed the data it refused to restore over');
+        return `${evidence}; over a volume with data (the source's data-mysql-0): Failed, "${lastLine(
+          refused,
+          /refusing/,
+        )
+          .replace(/^restore-from-s3: FAILED: /, '')
+          .slice(0, 160)}…", no file added or removed`;
       },
     },
     {

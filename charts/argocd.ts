@@ -23,6 +23,9 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
   NetworkPolicy: 0,
   StatefulSet: 1,
   CronJob: 2,
+  // After the database: they need the Prometheus Operator's CRDs, and watch what wave 1 created.
+  PodMonitor: 2,
+  PrometheusRule: 2,
 };
 
 /** Kinds whose deletion loses data (the StatefulSet's pods, a Retain StorageClass, the Namespace with its claims). */

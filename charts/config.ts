@@ -33,6 +33,7 @@ import {
 } from './config-kit';
 import { backupRules, backupSchema, resolveBackup, restoreSchema } from './backup-config';
 import { EBS_LIMITS, gibQuantity } from './ebs-limits';
+import { DEFAULT_EXPORTER_IMAGE, githubReadme } from './monitoring-config';
 
 export { ConfigError, parseQuantity } from './config-kit';
 
@@ -73,6 +74,14 @@ export const EBS_THROUGHPUT_TYPES: readonly EbsVolumeType[] = ['gp3'];
 const IMAGE_REFERENCE =
   /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
+
+/** A CronJob name: its Jobs append 11 characters, so at most 52. */
+const cronJobName = () =>
+  text(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    'expected a CronJob name: lower-case letters, digits and "-", at most 52 characters',
+    52,
+  );
 
 const image = () =>
   text(
@@ -400,6 +409,85 @@ const argoCdApplicationSchema = strict(
   'an Argo CD Application',
 );
 
+/** Thresholds of the alerts (`monitoring-rules.ts`); every one is in the README's Monitoring section. */
+const alertsSchema = strict(
+  {
+    /** `MySQLReplicationLagging` fires above this many seconds behind the source. @default 300 */
+    replicationLagSeconds: int(1, 86400).default(300),
+    /** `MySQLTooManyConnections` fires above this share of `max_connections`, in percent. @default 80 */
+    connectionsPercent: int(1, 100).default(80),
+    /** `MySQLVolumeNearlyFull` fires when less than this share of a data volume is free, in percent. @default 10 */
+    volumeFreePercent: int(1, 99).default(10),
+    /** `MySQLRestarted` fires while mysqld's uptime is below this many seconds. @default 600 */
+    restartedWithinSeconds: int(60, 86400).default(600),
+    /** `MySQLBinlogGrowing` fires when the binary logs grew by more than this in an hour. @default '1Gi' */
+    binlogGrowthPerHour: quantity('1Gi').default('1Gi'),
+    /** The backup CronJob (in the stack's namespace) the backup alerts watch. @default '<name>-backup' */
+    backupCronJob: cronJobName().optional(),
+    /** `MySQLBackupStale` fires when its last success is older than this. @default 26 */
+    backupMaxAgeHours: int(1, 24 * 366).default(26),
+    /** The restore-drill CronJob the restore-drill alerts watch. @default '<name>-restore-drill' */
+    restoreDrillCronJob: cronJobName().optional(),
+    /** `MySQLRestoreDrillStale` fires when its last success is older than this. @default 192 (8 days) */
+    restoreDrillMaxAgeHours: int(1, 24 * 366).default(192),
+  },
+  'the alert thresholds',
+);
+
+/** The mysqld_exporter sidecar, the Prometheus Operator objects, the alerts and the Grafana dashboard. */
+const monitoringSchema = strict(
+  {
+    /** Run the mysqld_exporter sidecar (container `exporter`, port `metrics`) in every pod. @default true */
+    exporter: bool().default(true),
+    /** @default 'prom/mysqld-exporter:v0.20.0' */
+    image: image().default(DEFAULT_EXPORTER_IMAGE),
+    /** The exporter's metrics port. @default 9104 */
+    port: int(1, 65535).default(9104),
+    /** The exporter's MySQL user, created by the primary's sidecar. @default 'exporter' */
+    user: text(
+      /^(?!root$)[A-Za-z0-9_]{1,32}$/,
+      'expected a MySQL user name of 1 to 32 letters, digits and "_", other than "root"',
+    ).default('exporter'),
+    /** @default { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '250m', memoryLimit: '128Mi' } */
+    resources: resourcesSchema.default({
+      cpuRequest: '50m',
+      memoryRequest: '64Mi',
+      cpuLimit: '250m',
+      memoryLimit: '128Mi',
+    }),
+    /**
+     * Generate a PodMonitor and a PrometheusRule (the Prometheus Operator's CRDs must be installed);
+     * `false`: the alerts as a rules-file ConfigMap, scraped with the README's plain scrape config.
+     * @default true
+     */
+    prometheusOperator: bool().default(true),
+    /** The PodMonitor's scrape interval. @default '30s' */
+    scrapeInterval: text(/^[1-9]\d*(s|m|h)$/, 'expected a duration such as "30s" or "1m"').default('30s'),
+    /**
+     * Labels on the PodMonitor and PrometheusRule that the Prometheus' `podMonitorSelector` and
+     * `ruleSelector` match (kube-prometheus-stack: `release: <its release name>`).
+     * @default {}
+     */
+    selectorLabels: labels().default({}),
+    /** Who may scrape the metrics port through the NetworkPolicy. @default [{ namespace: 'monitoring' }] */
+    scrapers: list(networkClientSchema, '[{ namespace: "monitoring" }]').default([
+      { namespace: 'monitoring' },
+    ]),
+    /** A Grafana dashboard ConfigMap labelled `grafana_dashboard: "1"`. @default true */
+    dashboard: bool().default(true),
+    /**
+     * The README the alerts' `runbook_url`s point into (each alert adds `#<its anchor>`).
+     * @default - derived from a GitHub `gitops.argocd.repoURL` and its `targetRevision`; required otherwise
+     */
+    runbookUrl: text(
+      /^https?:\/\/[^\s#]+$/,
+      'expected the http(s) URL of this project\'s README.md, without "#"',
+    ).optional(),
+    alerts: alertsSchema.prefault({}),
+  },
+  'the monitoring settings',
+);
+
 const gitOpsSchema = strict(
   {
     /** @default 'forbid' */
@@ -490,6 +578,8 @@ const fields = strict(
     backup: backupSchema.optional(),
     /** Seed mysql-0 of this (new, empty) StatefulSet from a backup. @default - start empty */
     restore: restoreSchema.optional(),
+    /** The mysqld_exporter sidecar, alerts and dashboard. @default - all on, default thresholds */
+    monitoring: monitoringSchema.prefault({}),
   },
   'a profile config',
 );
@@ -603,6 +693,7 @@ function crossFieldRules(c: Fields, check: Check): void {
     ['mysql', c.resources.mysql],
     ['xtrabackup', c.resources.xtrabackup],
     ['init', c.resources.init],
+    ['monitoring', c.monitoring.resources],
   ];
   for (const [container, r] of resources) {
     if (r === undefined) continue;
@@ -610,11 +701,12 @@ function crossFieldRules(c: Fields, check: Check): void {
       const req = r[`${kind}Request`];
       const lim = r[`${kind}Limit`];
       if (req === undefined || lim === undefined) continue;
+      const at = container === 'monitoring' ? ['monitoring', 'resources'] : ['resources', container];
       check(
         parseQuantity(req)! <= parseQuantity(lim)!,
-        ['resources', container, `${kind}Request`],
+        [...at, `${kind}Request`],
         req,
-        `must not exceed resources.${container}.${kind}Limit (${show(lim)}); raise the limit or lower the request`,
+        `must not exceed ${at.join('.')}.${kind}Limit (${show(lim)}); raise the limit or lower the request`,
       );
     }
   }
@@ -642,7 +734,26 @@ function crossFieldRules(c: Fields, check: Check): void {
     );
   check(!('app' in c.labels), ['labels'], 'app', 'is reserved: "app" is the selector label, set from name');
   backupRules(c, check);
+
+  // Monitoring
+  const m = c.monitoring;
+  check(
+    m.port !== c.mysqlPort && m.port !== c.backupPort,
+    ['monitoring', 'port'],
+    m.port,
+    `must differ from mysqlPort (${c.mysqlPort}) and backupPort (${c.backupPort})`,
+  );
+  check(
+    m.runbookUrl !== undefined || runbookFromGitOps(c) !== undefined,
+    ['monitoring', 'runbookUrl'],
+    m.runbookUrl,
+    "is required unless gitops.argocd.repoURL is a GitHub https URL (then it is derived): set the URL of this project's README.md",
+  );
 }
+
+/** The README of the GitOps repository, when it is on GitHub. */
+const runbookFromGitOps = (c: Fields) =>
+  c.gitops.argocd && githubReadme(c.gitops.argocd.repoURL, c.gitops.argocd.targetRevision);
 
 /** The whole schema: every field, then the rules between them, then the defaults that depend on others. */
 export const mysqlStackConfigSchema = fields
@@ -666,6 +777,15 @@ export const mysqlStackConfigSchema = fields
   .transform((c) => ({
     ...c,
     backup: resolveBackup(c),
+    monitoring: {
+      ...c.monitoring,
+      runbookUrl: c.monitoring.runbookUrl ?? runbookFromGitOps(c) ?? '',
+      alerts: {
+        ...c.monitoring.alerts,
+        backupCronJob: c.monitoring.alerts.backupCronJob ?? `${c.name}-backup`,
+        restoreDrillCronJob: c.monitoring.alerts.restoreDrillCronJob ?? `${c.name}-restore-drill`,
+      },
+    },
     gitops: {
       ...c.gitops,
       argocd: c.gitops.argocd && { ...c.gitops.argocd, path: c.gitops.argocd.path ?? `dist/${c.profile}` },

@@ -2,6 +2,7 @@ import { App } from 'cdk8s';
 import { annotateForArgoCd } from './argocd';
 import { BackupChart } from './backup-chart';
 import { MysqlStackConfig, ResolvedConfig, validateConfig } from './config';
+import { MonitoringChart } from './monitoring-chart';
 import { NamespaceChart } from './namespace-chart';
 import { PolicyChart } from './policy-chart';
 import { ServicesChart } from './services-chart';
@@ -19,6 +20,8 @@ export interface MysqlStack {
   readonly statefulSet: StatefulSetChart;
   /** Present when `backup` is configured. */
   readonly backup?: BackupChart;
+  /** Present when the exporter runs and a PodMonitor/PrometheusRule or a dashboard is configured. */
+  readonly monitoring?: MonitoringChart;
 }
 
 /**
@@ -48,6 +51,12 @@ export function addResolvedMysqlStack(app: App, resolved: ResolvedConfig): Mysql
   statefulSet.addDependency(storageClass, namespace, services, ...(policy ? [policy] : []));
   const backup = resolved.backup ? new BackupChart(app, 'backup', { config: resolved }) : undefined;
   backup?.addDependency(statefulSet);
+  const m = resolved.monitoring;
+  const monitoring =
+    m.exporter && (m.prometheusOperator || m.dashboard)
+      ? new MonitoringChart(app, 'monitoring', { config: resolved })
+      : undefined;
+  monitoring?.addDependency(statefulSet, ...(backup ? [backup] : []));
   annotateForArgoCd(app, resolved);
-  return { config: resolved, storageClass, namespace, services, policy, statefulSet, backup };
+  return { config: resolved, storageClass, namespace, services, policy, statefulSet, backup, monitoring };
 }

@@ -8,6 +8,7 @@ import {
 } from '../imports/external-secrets.io';
 import * as k8s from '../imports/k8s';
 import { ResolvedConfig } from './config';
+import { EXPORTER_PASSWORD_KEY } from './exporter';
 import { objectLabels } from './labels';
 
 export interface NamespaceChartProps extends ChartProps {
@@ -66,7 +67,7 @@ export class NamespaceChart extends Chart {
             // Deleting the ExternalSecret must not delete the passwords a running database needs.
             deletionPolicy: ExternalSecretSpecTargetDeletionPolicy.RETAIN,
           },
-          data: SECRET_KEYS.map((key) => ({
+          data: secretKeys(c).map((key) => ({
             secretKey: key,
             remoteRef: { key: es.remoteKey, property: key },
           })),
@@ -78,6 +79,11 @@ export class NamespaceChart extends Chart {
 
 /** The keys of the credentials Secret (and the JSON properties of the store's secret). */
 export const SECRET_KEYS = ['root-password', 'replication-password'] as const;
+
+/** The credentials Secret's keys a profile uses: SECRET_KEYS, and the exporter's password when it runs. */
+export function secretKeys(c: ResolvedConfig): string[] {
+  return [...SECRET_KEYS, ...(c.monitoring.exporter ? [EXPORTER_PASSWORD_KEY] : [])];
+}
 
 /** The ConfigMap's data: the primary's and the replicas' option files under their keys. */
 export function configMapData(c: ResolvedConfig): Record<string, string> {

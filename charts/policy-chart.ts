@@ -46,10 +46,13 @@ export class PolicyChart extends Chart {
         port: k8s.IntOrString.fromNumber(port),
       });
       const peers: k8s.NetworkPolicyPeer[] = [{ podSelector }];
-      const clients: k8s.NetworkPolicyPeer[] = c.networkPolicy.clients.map((client) => ({
+      const fromNamespace = (
+        client: ResolvedConfig['monitoring']['scrapers'][number],
+      ): k8s.NetworkPolicyPeer => ({
         namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': client.namespace } },
         podSelector: { matchLabels: { ...(client.podLabels ?? {}) } },
-      }));
+      });
+      const clients = c.networkPolicy.clients.map(fromNamespace);
       const ingress: k8s.NetworkPolicyIngressRule[] = [
         { from: peers, ports: [tcp(c.mysqlPort), tcp(c.backupPort)] },
       ];
@@ -71,6 +74,14 @@ export class PolicyChart extends Chart {
       const restoreEgress: k8s.NetworkPolicyEgressRule[] = c.restore
         ? [{ ports: [tcp(443)] }, { to: [{ ipBlock: { cidr: '169.254.170.23/32' } }], ports: [tcp(80)] }]
         : [];
+      // Prometheus scrapes the exporter sidecar (charts/exporter.ts) on its metrics port only.
+      const m = c.monitoring;
+      if (m.exporter && m.scrapers.length > 0) {
+        ingress.push({
+          from: m.scrapers.map(fromNamespace),
+          ports: [tcp(m.port)],
+        });
+      }
       this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'network-policy', {
         metadata: metadata(c.name),
         spec: {

@@ -47,6 +47,10 @@ export const workshop: MysqlStackConfig = {
     protection: 'confirm',
     argocd: { repoURL: 'https://github.com/example-org/mysql-gitops.git' },
   },
+  // The workshop's cluster need not run the Prometheus Operator, and `kubectl apply -f dist/workshop/`
+  // must not fail on an unknown kind: the alerts ship as a rules file in a ConfigMap instead of a
+  // PrometheusRule, and Prometheus scrapes the pods with the README's plain scrape config.
+  monitoring: { prometheusOperator: false },
 };
 
 /**
@@ -106,6 +110,11 @@ export const production: MysqlStackConfig = {
     mysql: { cpuRequest: '1', memoryRequest: '2Gi', cpuLimit: '2', memoryLimit: '2Gi' },
     xtrabackup: { cpuRequest: '100m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '1Gi' },
     init: { cpuRequest: '100m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '1Gi' },
+  },
+  monitoring: {
+    // kube-prometheus-stack selects PodMonitors and PrometheusRules by its release label.
+    selectorLabels: { release: 'kube-prometheus-stack' },
+    scrapers: [{ namespace: 'monitoring' }],
   },
   probes: {
     liveness: { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },

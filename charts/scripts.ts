@@ -73,3 +73,16 @@ export function readScript(name: ScriptName, flavor: MysqlFlavor): string {
   const file = scriptPath(name, flavor);
   return checkScript(file, readFileSync(file, 'utf8'));
 }
+
+/** The monitoring concern's scripts, in `charts/scripts/monitoring/`. */
+export type MonitoringScriptName = 'exporter-config' | 'exporter-user';
+
+/** Path of a monitoring script. */
+export function monitoringScriptPath(name: MonitoringScriptName): string {
+  return join(SCRIPT_DIR, 'monitoring', `${name}.sh`);
+}
+
+/** A monitoring script's text. */
+export function readMonitoringScript(name: MonitoringScriptName): string {
+  return readFileSync(monitoringScriptPath(name), 'utf8');
+}

@@ -3,8 +3,9 @@ import { Construct } from 'constructs';
 import { createHash } from 'crypto';
 import * as k8s from '../imports/k8s';
 import { ProbeTimingConfig, ResolvedConfig, ResourcesConfig } from './config';
+import { exporterPodParts } from './exporter';
 import { objectLabels, selectorLabels } from './labels';
-import { configMapData, configMapName, SECRET_KEYS } from './namespace-chart';
+import { configMapData, configMapName, secretKeys } from './namespace-chart';
 import { backupNames, restoreInitContainers } from './backup-chart';
 import { readScript, ScriptName } from './scripts';
 
@@ -86,6 +87,22 @@ export class StatefulSetChart extends Chart {
       'xtrabackup-sidecar': readScript('xtrabackup-sidecar', c.flavor),
       'replica-ready': readScript('replica-ready', c.flavor),
     };
+    // The mysqld_exporter sidecar (charts/exporter.ts), its init container and volume.
+    const exporter = c.monitoring.exporter
+      ? exporterPodParts(
+          c,
+          {
+            image: c.images.mysql,
+            securityContext: pod.securityContext('mysql-image'),
+            resources: resources(c.resources.init),
+            credentials: c.credentials && {
+              dir: PATHS.credentialsDir,
+              mounts: [{ name: 'credentials', mountPath: PATHS.credentialsDir, readOnly: true }],
+            },
+          },
+          resources(c.monitoring.resources),
+        )
+      : undefined;
 
     const initMysql: k8s.Container = {
       name: 'init-mysql',
@@ -165,7 +182,13 @@ export class StatefulSetChart extends Chart {
       name: 'xtrabackup',
       image: c.images.xtrabackup,
       imagePullPolicy: c.images.pullPolicy,
-      command: ['bash', '-c', scripts['xtrabackup-sidecar']],
+      command: [
+        'bash',
+        '-c',
+        exporter
+          ? `${exporter.sidecarLibrary}\n${scripts['xtrabackup-sidecar']}`
+          : scripts['xtrabackup-sidecar'],
+      ],
       env: [
         ...peerEnv,
         ...(c.credentials ? [{ name: 'MYSQL_PORT', value: String(c.mysqlPort) }] : []),
@@ -173,6 +196,7 @@ export class StatefulSetChart extends Chart {
         { name: 'STATE_FILE', value: SIDECAR_STATE_FILE },
         { name: 'REPLICA_READINESS', value: c.replication.readiness },
         { name: 'MAX_LAG_SECONDS', value: String(c.replication.maxLagSeconds) },
+        ...(exporter?.sidecarEnv ?? []),
       ],
       ports: [{ name: 'xtrabackup', containerPort: c.backupPort }],
       volumeMounts: [pod.dataMount, pod.confMount, ...pod.credentialMounts('sidecar'), ...pod.tmpMounts()],
@@ -196,7 +220,7 @@ export class StatefulSetChart extends Chart {
     };
 
     const annotations = c.rollOnConfigChange
-      ? { [CONFIG_HASH_ANNOTATION]: configHash(c, scripts) }
+      ? { [CONFIG_HASH_ANNOTATION]: configHash(c, { ...scripts, ...exporter?.scripts }) }
       : undefined;
 
     const spec: k8s.KubeStatefulSetProps = {
@@ -239,9 +263,10 @@ export class StatefulSetChart extends Chart {
                 resources: resources(c.resources.init),
               }),
               cloneMysql,
+              ...(exporter ? [exporter.initContainer] : []),
             ],
-            containers: [mysql, sidecar],
-            volumes: pod.volumes(),
+            containers: [mysql, sidecar, ...(exporter ? [exporter.container] : [])],
+            volumes: [...pod.volumes(), ...(exporter ? [exporter.volume] : [])],
           },
         },
         volumeClaimTemplates: [
@@ -386,7 +411,7 @@ class PodParts {
             secretName: this.c.credentials.secretName,
             // Readable by the fsGroup (the mysql user), nobody else.
             defaultMode: 0o440,
-            items: SECRET_KEYS.map((key) => ({ key, path: key })),
+            items: secretKeys(this.c).map((key) => ({ key, path: key })),
           },
         },
         // Client option files with passwords: in memory, never on a disk.
@@ -401,7 +426,7 @@ class PodParts {
 }
 
 /** sha256 of the ConfigMap's data and the scripts: changes whenever either does. */
-function configHash(c: ResolvedConfig, scripts: Record<ScriptName, string>): string {
+function configHash(c: ResolvedConfig, scripts: Record<string, string>): string {
   const input = JSON.stringify({ ...configMapData(c), scripts });
   return createHash('sha256').update(input).digest('hex');
 }

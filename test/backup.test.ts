@@ -142,6 +142,7 @@ describe('restore.from', () => {
       'restore-from-s3',
       'restore-mysqld',
       'clone-mysql',
+      'exporter-config',
     ]);
     expect(envOf(container({ containers: sts.initContainers }, 'restore-from-s3'))).toMatchObject({
       RESTORE_FROM: FOLDER,
@@ -159,7 +160,11 @@ describe('restore.from', () => {
   });
   test('without restore.from, the StatefulSet has neither', () => {
     const plain = only(objects, 'StatefulSet').spec.template.spec;
-    expect(plain.initContainers.map((c: { name: string }) => c.name)).toEqual(['init-mysql', 'clone-mysql']);
+    expect(plain.initContainers.map((c: { name: string }) => c.name)).toEqual([
+      'init-mysql',
+      'clone-mysql',
+      'exporter-config',
+    ]);
     expect(plain.serviceAccountName).toBeUndefined();
   });
 });

@@ -55,7 +55,7 @@ describe('npm run diff on real before/after pairs', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(
-      /^No changes: .* matches a fresh synth \(all profiles\) \(7 objects in 2 profile/,
+      /^No changes: .* matches a fresh synth \(all profiles\) \(9 objects in 2 profile/,
     );
   });
 
@@ -183,7 +183,7 @@ describe('objects, not files', () => {
     expect(r.exitCode).toBe(0);
     const stale = runDiff({ distDir: dir, profiles: { workshop } });
     expect(stale.exitCode).toBe(1);
-    expect(stale.stdout).toContain('0 changed, 0 added, 6 removed');
+    expect(stale.stdout).toContain('0 changed, 0 added, 8 removed');
     expect(stale.stdout).toContain('== old-profile ==');
     // Limited to the selected profiles, the stale folder is not compared.
     expect(runDiff({ distDir: dir, profiles: { workshop }, only: ['workshop'] }).exitCode).toBe(0);
@@ -393,7 +393,7 @@ describe('npm run diff reviews what a pull request changes', () => {
     const r = review(workshop, 'HEAD');
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toMatch(/0 changed, 7 added, 0 removed/);
+    expect(r.stdout).toMatch(/0 changed, 9 added, 0 removed/);
   });
 
   test('fails with exit 2 and a clear message for an unknown --base', () => {

@@ -13,7 +13,7 @@ const ALL = ['init-mysql', 'clone-mysql', 'mysql', 'xtrabackup'];
 const script = (name: string) => container(pod, name).command[2] as string;
 
 describe('production: the objects', () => {
-  test('StorageClass, VolumeSnapshotClass, Namespace, ConfigMap, 3 Services, PDB, NetworkPolicy, StatefulSet, backups', () => {
+  test('StorageClass, VolumeSnapshotClass, Namespace, ConfigMap, 3 Services, PDB, NetworkPolicy, StatefulSet, backups, monitoring', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'StorageClass/mysql-gp3',
       'VolumeSnapshotClass/mysql-ebs-snapshots',
@@ -32,6 +32,9 @@ describe('production: the objects', () => {
       'Role/mysql-volume-snapshot',
       'RoleBinding/mysql-volume-snapshot',
       'CronJob/mysql-volume-snapshot',
+      'PodMonitor/mysql',
+      'PrometheusRule/mysql',
+      'ConfigMap/mysql-dashboard',
     ]);
   });
   test('every object passes its schema', () => {
@@ -69,17 +72,18 @@ describe('production: supported MySQL', () => {
     expect(s).toMatch(/CHANGE REPLICATION SOURCE TO/);
     expect(s).toMatch(/START REPLICA/);
     expect(s).not.toMatch(/CHANGE MASTER|START SLAVE|MASTER_[A-Z]/);
+    const file = (...p: string[]) =>
+      fs.readFileSync(path.join(__dirname, '..', 'charts', 'scripts', ...p), 'utf8');
+    // The exporter's user function first (charts/exporter.ts), then the sidecar.
     expect(s).toBe(
-      fs
-        .readFileSync(
-          path.join(__dirname, '..', 'charts', 'scripts', 'mysql84', 'xtrabackup-sidecar.sh'),
-          'utf8',
-        )
-        .replace(/^\s*#.*$/gm, ''),
+      `${file('monitoring', 'exporter-user.sh')}\n${file('mysql84', 'xtrabackup-sidecar.sh')}`.replace(
+        /^\s*#.*$/gm,
+        '',
+      ),
     );
   });
   test('GTID replication on every pod; replicas are super-read-only', () => {
-    const cm = only(objects, 'ConfigMap');
+    const cm = only(objects, 'ConfigMap', 'mysql-config');
     for (const key of ['primary.cnf', 'replica.cnf'])
       expect(cm.data[key]).toMatch(/gtid_mode=ON\nenforce_gtid_consistency=ON/);
     expect(cm.data['replica.cnf']).toMatch(/super_read_only=ON/);
@@ -97,7 +101,7 @@ describe('production: credentials', () => {
     ]);
     expect(JSON.stringify(objects)).not.toMatch(/MYSQL_ALLOW_EMPTY_PASSWORD|MASTER_PASSWORD=''/);
   });
-  test('the Secret is mounted read-only, readable by the mysql group only, with exactly the two keys', () => {
+  test('the Secret is mounted read-only, readable by the mysql group only, with exactly the three keys', () => {
     expect(pod.volumes).toContainEqual({
       name: 'credentials',
       secret: {
@@ -106,10 +110,11 @@ describe('production: credentials', () => {
         items: [
           { key: 'root-password', path: 'root-password' },
           { key: 'replication-password', path: 'replication-password' },
+          { key: 'exporter-password', path: 'exporter-password' },
         ],
       },
     });
-    for (const name of ['init-mysql', 'mysql', 'xtrabackup']) {
+    for (const name of ['init-mysql', 'mysql', 'xtrabackup', 'exporter-config']) {
       expect(container(pod, name).volumeMounts).toContainEqual({
         name: 'credentials',
         mountPath: '/etc/mysql/credentials',
@@ -167,6 +172,7 @@ describe('production: credentials', () => {
           secretKey: 'replication-password',
           remoteRef: { key: 'prod/mysql', property: 'replication-password' },
         },
+        { secretKey: 'exporter-password', remoteRef: { key: 'prod/mysql', property: 'exporter-password' } },
       ],
     });
     expect(schemaProblems(es)).toEqual([]);
@@ -329,7 +335,7 @@ describe('production: network', () => {
     expect(np.podSelector).toEqual({ matchLabels: { app: 'mysql' } });
     expect(np.policyTypes).toEqual(['Ingress', 'Egress']);
   });
-  test('peers reach each other on 3306 and 3307; clients only on 3306, only from the named namespace', () => {
+  test('peers reach each other on 3306 and 3307; clients only on 3306, only from the named namespace; Prometheus only the metrics port', () => {
     expect(np.ingress).toEqual([
       {
         from: [{ podSelector: { matchLabels: { app: 'mysql' } } }],
@@ -357,6 +363,15 @@ describe('production: network', () => {
       {
         from: [{ podSelector: { matchLabels: { app: 'mysql-volume-snapshot' } } }],
         ports: [{ protocol: 'TCP', port: 3306 }],
+      },
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+            podSelector: { matchLabels: {} },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 9104 }],
       },
     ]);
   });

@@ -244,6 +244,8 @@ describe('cross-profile rules', () => {
         profile: 'twin',
         namespace: 'mysql-twin',
         'gitops.argocd': undefined,
+        // Without a GitHub gitops.argocd.repoURL the alerts' runbook URL must be given.
+        'monitoring.runbookUrl': 'https://example.org/mysql/README.md',
       });
       expect(() => synthesize({ profiles: { workshop, twin }, distDir: dir })).not.toThrow();
     } finally {
@@ -254,7 +256,11 @@ describe('cross-profile rules', () => {
   test('fails if two profiles share a namespace', () => {
     const dir = tmp();
     try {
-      const twin = withChanges(workshop, { profile: 'twin', 'gitops.argocd': undefined });
+      const twin = withChanges(workshop, {
+        profile: 'twin',
+        'gitops.argocd': undefined,
+        'monitoring.runbookUrl': 'https://example.org/mysql/README.md',
+      });
       expect(() => synthesize({ profiles: { workshop, twin }, distDir: dir })).toThrow(
         'Profiles "workshop" and "twin" both use namespace "mysql": applied to one cluster, each would overwrite',
       );

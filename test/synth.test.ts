@@ -39,6 +39,7 @@ describe('synthesize()', () => {
         '0001-namespace.k8s.yaml',
         '0002-services.k8s.yaml',
         '0003-statefulset.k8s.yaml',
+        '0004-monitoring.k8s.yaml',
         'Kustomization',
       ]);
     } finally {

@@ -10,8 +10,8 @@ const sts = only(objects, 'StatefulSet', 'mysql');
 const pod = sts.spec.template.spec;
 const script = (name: string) => container(pod, name).command[2] as string;
 
-describe('workshop profile: exactly the objects of the seed', () => {
-  test('kubectl apply creates StorageClass, Namespace, ConfigMap, 2 Services, StatefulSet and nothing else', () => {
+describe('workshop profile: exactly the objects of the seed, plus monitoring', () => {
+  test('kubectl apply creates StorageClass, Namespace, ConfigMap, 2 Services, StatefulSet, then the rules and dashboard ConfigMaps, and nothing else', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'StorageClass/mysql-gp2',
       'Namespace/mysql',
@@ -19,6 +19,9 @@ describe('workshop profile: exactly the objects of the seed', () => {
       'Service/mysql',
       'Service/mysql-read',
       'StatefulSet/mysql',
+      // Monitoring (no PrometheusRule/PodMonitor: the workshop's cluster need not have their CRDs).
+      'ConfigMap/mysql-prometheus-rules',
+      'ConfigMap/mysql-dashboard',
     ]);
   });
 
@@ -32,7 +35,8 @@ describe('workshop profile: exactly the objects of the seed', () => {
   test('no hashed names and no cdk8s-added labels or selectors', () => {
     const text = JSON.stringify(objects);
     expect(text).not.toMatch(/cdk8s\.io\/metadata\.addr/);
-    for (const o of objects) expect(o.metadata.name).toMatch(/^mysql(-gp2|-config|-read)?$/);
+    for (const o of objects)
+      expect(o.metadata.name).toMatch(/^mysql(-gp2|-config|-read|-prometheus-rules|-dashboard)?$/);
   });
 });
 
@@ -59,7 +63,7 @@ describe('workshop StorageClass (seed: mysql-storageclass.yaml)', () => {
 });
 
 describe('workshop ConfigMap (seed: mysql-configmap.yaml)', () => {
-  const cm = only(objects, 'ConfigMap');
+  const cm = only(objects, 'ConfigMap', 'mysql-config');
   test('mysql-config, label app=mysql, master.cnf with log-bin and slave.cnf with super-read-only', () => {
     expect(cm.metadata).toEqual({
       name: 'mysql-config',
@@ -103,9 +107,13 @@ describe('workshop StatefulSet (seed: mysql-statefulset.yaml)', () => {
     expect(sts.spec.template.metadata.labels).toEqual({ app: 'mysql' });
   });
 
-  test('init containers init-mysql then clone-mysql; containers mysql and xtrabackup', () => {
-    expect(pod.initContainers.map((c: K8sObject) => c.name)).toEqual(['init-mysql', 'clone-mysql']);
-    expect(pod.containers.map((c: K8sObject) => c.name)).toEqual(['mysql', 'xtrabackup']);
+  test('init containers init-mysql then clone-mysql; containers mysql and xtrabackup (plus the exporter)', () => {
+    expect(pod.initContainers.map((c: K8sObject) => c.name)).toEqual([
+      'init-mysql',
+      'clone-mysql',
+      'exporter-config',
+    ]);
+    expect(pod.containers.map((c: K8sObject) => c.name)).toEqual(['mysql', 'xtrabackup', 'exporter']);
   });
 
   test('mysql: port 3306, empty root password allowed (the walkthrough connects without one)', () => {
@@ -180,6 +188,8 @@ describe('workshop StatefulSet (seed: mysql-statefulset.yaml)', () => {
     expect(pod.volumes).toEqual([
       { name: 'conf', emptyDir: {} },
       { name: 'config-map', configMap: { name: 'mysql-config' } },
+      // The exporter's option file (charts/exporter.ts), in memory.
+      { name: 'exporter-cnf', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
     ]);
     expect(container(pod, 'mysql').volumeMounts).toContainEqual({
       name: 'conf',
@@ -231,7 +241,15 @@ describe("fixes to the seed for today's EKS", () => {
     expect(container(pod, 'init-mysql').command.slice(0, 2)).toEqual(['bash', '-c']);
     expect(script('init-mysql')).toBe(readFileSync(join(dir, 'common', 'init-mysql.sh'), 'utf8'));
     expect(script('clone-mysql')).toBe(readFileSync(join(dir, 'common', 'clone-mysql.sh'), 'utf8'));
-    expect(script('xtrabackup')).toBe(readFileSync(join(dir, 'mysql57', 'xtrabackup-sidecar.sh'), 'utf8'));
+    // The exporter's user function goes first (charts/exporter.ts), then the sidecar unchanged.
+    expect(script('xtrabackup')).toBe(
+      readFileSync(join(dir, 'monitoring', 'exporter-user.sh'), 'utf8') +
+        '\n' +
+        readFileSync(join(dir, 'mysql57', 'xtrabackup-sidecar.sh'), 'utf8'),
+    );
+    expect(script('exporter-config')).toBe(
+      readFileSync(join(dir, 'monitoring', 'exporter-config.sh'), 'utf8'),
+    );
   });
 
   test('the sidecar ignores an empty slave info, strips its semicolon, stops on CHANGE MASTER failure and renames after success (kubernetes/website#13054)', () => {

@@ -55,6 +55,17 @@ export function loadCrd(file: string): Crd {
   return crd as Crd;
 }
 
+/**
+ * CRD patterns are Go (RE2) regular expressions; the one Go-only construct in the vendored CRDs is a
+ * `(?i)` at the start, after an optional `^` (case-insensitive, e.g. the Prometheus Operator's `^(?i)(abort|warn)?$`), which
+ * JavaScript spells as the `i` flag.
+ */
+function goRegExp(pattern: string, flags: string): RegExp {
+  const m = /^(\^?)\(\?i\)/.exec(pattern);
+  return m ? new RegExp(m[1] + pattern.slice(m[0].length), `${flags}i`) : new RegExp(pattern, flags);
+}
+goRegExp.code = 'goRegExp';
+
 /** The version to validate against: the given one, or the storage version. */
 function pickVersion(crd: Crd, version?: string): CrdVersion {
   const versions = crd.spec.versions;
@@ -139,7 +150,12 @@ function validatorFor(crd: Crd, version?: string): { fn: ValidateFunction; versi
   if (!byVersion) compiled.set(crd, (byVersion = new Map()));
   let fn = byVersion.get(v.name);
   if (!fn) {
-    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+    const ajv = new Ajv({
+      allErrors: true,
+      strict: false,
+      validateFormats: false,
+      code: { regExp: goRegExp },
+    });
     for (const keyword of KUBERNETES_KEYWORDS) ajv.addKeyword({ keyword });
     const schema = closeSchema(v.schema!.openAPIV3Schema!);
     schema.properties = { ...schema.properties, metadata: OBJECT_META };

@@ -14,6 +14,8 @@ const CRD_FILES: Record<string, string> = {
   'snapshot.storage.k8s.io/v1/VolumeSnapshotClass': 'snapshot.storage.k8s.io_volumesnapshotclasses.yaml',
   'external-secrets.io/v1/ExternalSecret': 'external-secrets.io_externalsecrets.yaml',
   'argoproj.io/v1alpha1/Application': 'application-crd.yaml',
+  'monitoring.coreos.com/v1/PodMonitor': 'monitoring.coreos.com_podmonitors.yaml',
+  'monitoring.coreos.com/v1/PrometheusRule': 'monitoring.coreos.com_prometheusrules.yaml',
 };
 const crds = new Map<string, Crd>();
 function crdFor(key: string): Crd | undefined {

@@ -188,6 +188,9 @@ evaluate() {
   return 0
 }
 
+# Monitoring: with the exporter on, the chart prepends charts/scripts/monitoring/exporter-user.sh.
+if [[ -n ${EXPORTER_USER:-} ]]; then ensure_exporter_user; fi
+
 echo "sidecar: serving backups on port $BACKUP_PORT"
 socat -U "TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork" \
   "SYSTEM:read -r t v r <$STATE_FILE && test x\$v = xready && exec xtrabackup --backup --slave-info --stream=xbstream --host=127.0.0.1 --user=root --datadir=$DATA_DIR" &

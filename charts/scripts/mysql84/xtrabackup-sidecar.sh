@@ -363,6 +363,9 @@ evaluate() {
   fi
 }
 
+# Monitoring: with the exporter on, the chart prepends charts/scripts/monitoring/exporter-user.sh.
+if [[ -n ${EXPORTER_USER:-} ]]; then ensure_exporter_user; fi
+
 echo "sidecar: serving backups on port $BACKUP_PORT"
 socat -U "TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork" \
   "SYSTEM:test ! -e $DATA_DIR/$REFUSED_FILE && exec xtrabackup --defaults-extra-file=$CLIENT_CNF_DIR/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=$MYSQL_PORT --datadir=$DATA_DIR --target-dir=/tmp/xtrabackup-stream" &

@@ -45,6 +45,9 @@ const REQUIRED_TOOLS = [
   'hostname',
   'bash',
   'jq',
+  'prometheus',
+  'promtool',
+  'prometheus-mysqld-exporter',
 ];
 
 type Mode = 'positive' | 'negative';
@@ -122,7 +125,7 @@ function preflight(): void {
   });
   if (missing.length) {
     throw new Error(
-      `missing tools: ${missing.join(', ')}; install: apt-get install -y mariadb-server mariadb-client mariadb-backup socat ncat iproute2 util-linux hostname`,
+      `missing tools: ${missing.join(', ')}; install: apt-get install -y mariadb-server mariadb-client mariadb-backup socat ncat iproute2 util-linux hostname prometheus prometheus-mysqld-exporter`,
     );
   }
   // The percona-xtrabackup 8.4 emulation's aws is Debian's AWS CLI v2 (not another aws earlier on PATH).

@@ -107,6 +107,34 @@ export function perconaXtrabackupImage(ref: string, layer: string): ImageConfig 
   };
 }
 
+/** Whether `ref` names prom/mysqld-exporter (Docker Hub or quay.io/prometheus) at `version`. */
+export const isMysqldExporterRef = (ref: string, version: string) =>
+  new RegExp(
+    `^((docker\\.io\\/)?prom|quay\\.io\\/prometheus)\\/mysqld-exporter:${escapeRe(version)}(@sha256:[a-f0-9]{64})?$`,
+  ).test(ref);
+
+/** The layer of the mysqld_exporter image emulation (images/mysqld-exporter/rootfs). */
+export const MYSQLD_EXPORTER_LAYER = 'mysqld-exporter';
+
+/**
+ * prom/mysqld-exporter's image config (prometheus/mysqld_exporter Dockerfile at v0.20.0, commit 11da31c961d3):
+ * ENTRYPOINT ["/bin/mysqld_exporter"], no CMD, USER nobody (65534), WORKDIR unset (/). Its busybox base is not
+ * emulated: the container sees the host's Debian /usr below the shim (see the e2e README).
+ */
+export function mysqldExporterImage(ref: string, layer: string): ImageConfig {
+  return {
+    ref,
+    layer,
+    opaqueDirs: ['/usr/local'],
+    entrypoint: ['/bin/mysqld_exporter'],
+    cmd: [],
+    env: { PATH },
+    workingDir: '/',
+    user: { uid: 65534, gid: 65534 },
+    dirs: [],
+  };
+}
+
 /** The two images an adapter emulates: the official mysql image and the percona-xtrabackup image. */
 export interface MysqlImagesSpec {
   /** The adapter's name, for the error about an image it does not emulate. */
@@ -126,7 +154,7 @@ export abstract class MysqlImagesAdapter {
   }
 
   prepare(dir: string): void {
-    this.layers.prepare(dir, [this.images.mysql.layer, this.images.xtrabackup.layer]);
+    this.layers.prepare(dir, [this.images.mysql.layer, this.images.xtrabackup.layer, MYSQLD_EXPORTER_LAYER]);
   }
 
   image(ref: string): ImageConfig {
@@ -135,6 +163,9 @@ export abstract class MysqlImagesAdapter {
       return officialMysqlImage(ref, this.layers.get(mysql.layer), mysql.version, mysql.mysqlFilesMode);
     if (isPerconaXtrabackupRef(ref, xtrabackup.version))
       return perconaXtrabackupImage(ref, this.layers.get(xtrabackup.layer));
+    // The monitoring sidecar (both profiles): the pinned exporter version, emulated by Debian's 0.14.0.
+    if (isMysqldExporterRef(ref, 'v0.20.0'))
+      return mysqldExporterImage(ref, this.layers.get(MYSQLD_EXPORTER_LAYER));
     throw new Error(`the ${this.images.adapter} adapter does not emulate image ${ref}`);
   }
 }

@@ -7,6 +7,7 @@
 import * as path from 'path';
 import type { FlavorAdapter, ReplicaStatus, UserSecret } from './types';
 import type { EnvVar } from '../lib/manifest';
+import { AWKWARD } from '../lib/secrets';
 import { IMAGES_DIR, MysqlImagesAdapter } from './images';
 
 const TRANSLATOR = path.join(IMAGES_DIR, 'mysql84-sql', 'translate-sql.pl');
@@ -21,10 +22,11 @@ export class Mysql84Adapter extends MysqlImagesAdapter implements FlavorAdapter 
   readonly userSecrets: UserSecret[] = [
     {
       name: 'mysql-credentials',
-      keys: ['root-password', 'replication-password'],
+      keys: ['root-password', 'replication-password', 'exporter-password'],
       // init-mysql refuses a root password with ' " \ (the mysql image's entrypoint pastes it into SQL and an
-      // option file unescaped); the replication password has no such limit.
-      forbidden: { 'root-password': `'"\\` },
+      // option file unescaped); the replication password has no such limit; exporter-config allows only
+      // letters, digits and + / = . _ - in the exporter's (mysqld_exporter's option-file parser).
+      forbidden: { 'root-password': `'"\\`, 'exporter-password': AWKWARD },
     },
   ];
   /** The client pod connects as root with the password from the Secret in its environment (not its command line). */

@@ -32,6 +32,8 @@ export interface EnvFromSource {
 
 export interface Probe {
   exec?: { command: string[] };
+  /** An HTTP GET from the node to the pod's IP; `port` a number or a container port's name. */
+  httpGet?: { path?: string; port: number | string; scheme?: string };
   initialDelaySeconds?: number;
   periodSeconds?: number;
   timeoutSeconds?: number;
@@ -71,6 +73,7 @@ export interface ContainerSpec {
   livenessProbe?: Probe;
   startupProbe?: Probe;
   securityContext?: SecurityContext;
+  ports?: { name?: string; containerPort: number }[];
 }
 
 export interface KeyToPath {

@@ -14,7 +14,7 @@ import type { PodNetwork } from './network';
 import { startPause } from './network';
 import { ContainerLaunch, ContainerProcess } from './container';
 import { applyFsGroup, resolveArgv, resolveEnv, resolveUser, writeProjectedVolume } from './kube';
-import { killGroup, sleep } from './proc';
+import { killGroup, run, sleep } from './proc';
 
 const secsSince = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)}s`;
 
@@ -292,7 +292,9 @@ export class Pod {
       while (active && Date.now() < deadline) await sleep(Math.min(100, deadline - Date.now()));
       while (active && proc.running) {
         const started = Date.now();
-        const result = await proc.exec(probe.exec?.command ?? ['true'], timeout);
+        const result = probe.httpGet
+          ? await this.httpGet(c.spec, probe.httpGet, timeout)
+          : await proc.exec(probe.exec?.command ?? ['true'], timeout);
         if (!active || !proc.running) break;
         const ok = result.code === 0 && !result.timedOut;
         if (ok) {
@@ -346,6 +348,44 @@ export class Pod {
         await Promise.all(loops);
       },
     };
+  }
+
+  /**
+   * An httpGet probe as the kubelet runs it: from outside the container (the kubelet's own HTTP client, not the
+   * image's tools) to the pod's IP, through the pod's network namespace (held by the pause process); success is
+   * a status from 200 to 399. Only `http` is emulated.
+   */
+  private async httpGet(spec: ContainerSpec, get: NonNullable<Probe['httpGet']>, timeoutMs: number) {
+    const port =
+      typeof get.port === 'number' ? get.port : spec.ports?.find((p) => p.name === get.port)?.containerPort;
+    if (port === undefined || (get.scheme ?? 'HTTP') !== 'HTTP') {
+      return {
+        code: 1,
+        stdout: '',
+        stderr: `httpGet: no port ${get.port} or scheme ${get.scheme}`,
+        timedOut: false,
+      };
+    }
+    const request =
+      'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\\r\\nHost: %s:%s\\r\\nUser-Agent: kube-probe/1.27\\r\\n\\r\\n" "$3" "$1" "$2" >&3 && ' +
+      'read -r status <&3 && [[ $status =~ ^HTTP/1\\.[01]\\ [23][0-9][0-9] ]] || { echo "HTTP probe failed: ${status:-no answer}" >&2; exit 1; }';
+    return run(
+      this.ctx.tracker,
+      'nsenter',
+      [
+        `--target=${this.sandboxPid}`,
+        '--net',
+        '--',
+        'bash',
+        '-c',
+        request,
+        'probe',
+        this.ip,
+        String(port),
+        get.path ?? '/',
+      ],
+      { timeoutMs, label: `${this.name} httpGet probe` },
+    );
   }
 
   private changed(): void {

@@ -13,6 +13,7 @@ import {
   sourceDivergentRefusedStep,
   stopFastStep,
 } from './day2';
+import { monitoringSteps } from './monitoring';
 import type { Step, WalkthroughContext } from './common';
 import type { CmdlineScanner, GeneratedSecret, Hit, Needle } from '../lib/secrets';
 import { scanFiles } from '../lib/secrets';
@@ -30,11 +31,12 @@ export interface ProductionContext extends WalkthroughContext {
 }
 
 /**
- * Files below the run directory that hold a secret on purpose: the Secret volumes, init-mysql's option files, and
+ * Files below the run directory that hold a secret on purpose: the Secret volumes, init-mysql's and
+ * exporter-config's option files, and
  * the client container's runtime config (its env, MYSQL_PWD from the Secret; containerd keeps env in its metadata).
  */
 const SECRET_HOLDERS =
-  /^pods\/[^/]+\/(volumes\/(credentials|client-cnf)\/|containers\/mysql-client-\d+\/env$)/;
+  /^pods\/[^/]+\/(volumes\/(credentials|client-cnf|exporter-cnf)\/|containers\/mysql-client-\d+\/env$)/;
 /**
  * Where the server itself keeps the replication password a CHANGE REPLICATION SOURCE gave it: MariaDB in
  * master.info; MySQL 8.4 in the mysql.slave_master_info table (mysql.ibd) of the same data directory.
@@ -329,7 +331,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         if (mv.code === 0 || !/Read-only file system/.test(mv.stderr))
           throw new Error(`mv /usr/bin/mysql: exit ${mv.code} ${mv.stderr}`);
         await sleep(6_000);
-        if (p1.readyColumn !== '2/2' || p1.restarts !== 0)
+        if (p1.readyColumn !== '3/3' || p1.restarts !== 0)
           throw new Error(`mysql-1 after the failed mv: ${p1.readyColumn} restarts=${p1.restarts}`);
         return `${out.join('; ')}; touch / /usr/bin /etc: "Read-only file system" in all 6 containers, /tmp (emptyDir) writable; credentials: 440 0:999 via ..data; init-mysql wrote root.cnf as uid 999 mode 600; every file clone-mysql wrote on mysql-2 is uid 999; kubectl exec mysql-1 -c mysql -- mv /usr/bin/mysql /usr/bin/mysql.off: "${mv.stderr.trim()}" (exit ${mv.code}), mysql-1 stays ${p1.readyColumn} restarts=${p1.restarts}; seccomp RuntimeDefault NOT applied by the harness`;
       },
@@ -380,6 +382,8 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
       },
     },
     ...w.backupSteps,
+    // MySQL 8.4 syntax, through the client's 8.4 shim (which rejects the removed SLAVE forms).
+    ...monitoringSteps(w, h, { stop: 'STOP REPLICA SQL_THREAD', start: 'START REPLICA SQL_THREAD' }),
     scaleTo2Step(w, h, 'scale 3 -> 2: mysql-2 goes, its claim and data remain', 150_000),
     replicaBrokenUnreadyStep(w, h, {
       what: 'a row written on the replica without binlog: SQL thread error 1062',

@@ -7,6 +7,7 @@ import type { ReplicaStatus } from '../adapters/types';
 import { waitFor } from '../lib/proc';
 import { replicasReadOnlyStep, scaleTo2Step, stepHelpers } from './common';
 import { primaryVolumeLostStep, replicaBrokenUnreadyStep, stopFastStep } from './day2';
+import { monitoringSteps } from './monitoring';
 import type { Step, WalkthroughContext } from './common';
 
 export type { Step, WalkthroughContext } from './common';
@@ -86,12 +87,12 @@ export function walkthrough(w: WalkthroughContext): Step[] {
     },
     {
       id: 'client-missing',
-      title: "mv /usr/bin/mysql in mysql-1's mysql container: 1/2 Ready, 0 restarts, then back to 2/2",
+      title: "mv /usr/bin/mysql in mysql-1's mysql container: 2/3 Ready, 0 restarts, then back to 3/3",
       run: async () => {
         const p1 = sts.pod(1);
         const mv = await p1.container('mysql').exec(['mv', '/usr/bin/mysql', '/usr/bin/mysql.off'], 5_000);
         if (mv.code !== 0) throw new Error(`mv failed: ${mv.stderr}`);
-        await waitFor('mysql-1 to turn 1/2', 30_000, () => p1.readyColumn === '1/2', 100);
+        await waitFor('mysql-1 to turn 2/3', 30_000, () => p1.readyColumn === '2/3', 100);
         const during = `${p1.name} ${p1.readyColumn} restarts=${p1.restarts}`;
         const sidecarStill = await p1.container('xtrabackup').exec(['test', '-e', '/usr/bin/mysql'], 5_000);
         const otherPod = await sts.pod(0).container('mysql').exec(['test', '-e', '/usr/bin/mysql'], 5_000);
@@ -102,7 +103,7 @@ export function walkthrough(w: WalkthroughContext): Step[] {
           throw new Error(`mysql-read routed to a not-ready pod: ${reads}`);
         const back = await p1.container('mysql').exec(['mv', '/usr/bin/mysql.off', '/usr/bin/mysql'], 5_000);
         if (back.code !== 0) throw new Error(`mv back failed: ${back.stderr}`);
-        await waitFor('mysql-1 to be 2/2 again', 30_000, () => p1.readyColumn === '2/2', 100);
+        await waitFor('mysql-1 to be 3/3 again', 30_000, () => p1.readyColumn === '3/3', 100);
         if (p1.restarts !== 0) throw new Error(`restarts=${p1.restarts}`);
         return `during: ${during} (mysql-0 and mysql-1's sidecar still have /usr/bin/mysql; mysql-read -> ${reads.join(',')}); after: ${p1.name} ${p1.readyColumn} restarts=${p1.restarts}`;
       },
@@ -219,6 +220,8 @@ export function walkthrough(w: WalkthroughContext): Step[] {
         return 'mysql-1: SET GLOBAL sql_slave_skip_counter = 1; START SLAVE SQL_THREAD';
       },
     }),
+    // MySQL 5.7 syntax (the mysql:5.7 client talks to MariaDB directly; both know it).
+    ...monitoringSteps(w, h, { stop: 'STOP SLAVE SQL_THREAD', start: 'START SLAVE SQL_THREAD' }),
     stopFastStep(w, h),
     primaryVolumeLostStep(w, h, 'refuse'),
   ];

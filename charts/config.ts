@@ -477,7 +477,8 @@ const monitoringSchema = strict(
     dashboard: bool().default(true),
     /**
      * The README the alerts' `runbook_url`s point into (each alert adds `#<its anchor>`).
-     * @default - derived from a GitHub `gitops.argocd.repoURL` and its `targetRevision`; required otherwise
+     * @default - derived from a GitHub `gitops.argocd.repoURL` and its `targetRevision`; otherwise the
+     * relative path `README.md` (set it to make the runbook a link in your alerts)
      */
     runbookUrl: text(
       /^https?:\/\/[^\s#]+$/,
@@ -743,12 +744,6 @@ function crossFieldRules(c: Fields, check: Check): void {
     m.port,
     `must differ from mysqlPort (${c.mysqlPort}) and backupPort (${c.backupPort})`,
   );
-  check(
-    m.runbookUrl !== undefined || runbookFromGitOps(c) !== undefined,
-    ['monitoring', 'runbookUrl'],
-    m.runbookUrl,
-    "is required unless gitops.argocd.repoURL is a GitHub https URL (then it is derived): set the URL of this project's README.md",
-  );
 }
 
 /** The README of the GitOps repository, when it is on GitHub. */
@@ -779,7 +774,7 @@ export const mysqlStackConfigSchema = fields
     backup: resolveBackup(c),
     monitoring: {
       ...c.monitoring,
-      runbookUrl: c.monitoring.runbookUrl ?? runbookFromGitOps(c) ?? '',
+      runbookUrl: c.monitoring.runbookUrl ?? runbookFromGitOps(c) ?? 'README.md',
       alerts: {
         ...c.monitoring.alerts,
         backupCronJob: c.monitoring.alerts.backupCronJob ?? `${c.name}-backup`,

@@ -300,9 +300,13 @@ describe('monitoring config validation', () => {
       'monitoring.user is "root"; expected a MySQL user name of 1 to 32 letters, digits and "_", other than "root"',
     ]);
   });
-  test('fails if no runbook URL can be derived (no GitHub repository) and none is set', () => {
-    expect(problemFor({ 'gitops.argocd.repoURL': 'git@gitlab.com:org/gitops.git' })).toEqual([
-      "monitoring.runbookUrl is undefined; is required unless gitops.argocd.repoURL is a GitHub https URL (then it is derived): set the URL of this project's README.md",
+  test('without a GitHub repository and no runbookUrl, the runbooks are the relative README.md', () => {
+    const c = validateConfig(
+      withChanges(workshop, { 'gitops.argocd.repoURL': 'git@gitlab.com:org/gitops.git' }),
+    );
+    expect(c.monitoring.runbookUrl).toBe('README.md');
+    expect(problemFor({ 'monitoring.runbookUrl': 'https://x.example/README.md#top' })).toEqual([
+      'monitoring.runbookUrl is "https://x.example/README.md#top"; expected the http(s) URL of this project\'s README.md, without "#"',
     ]);
   });
   test('fails if a threshold is out of range', () => {

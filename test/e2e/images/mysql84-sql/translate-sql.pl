@@ -198,8 +198,15 @@ for my $stmt (@parts) {
     while ($stmt =~ /\b(SOURCE_([A-Z_]+))\s*=/gi) {
       cannot($start_line, "option $1 is not emulated by the e2e translation") unless $source_opts{uc $2};
     }
+    # MySQL 8.4 changes SOURCE_PASSWORD with only the receiver stopped; MariaDB's CHANGE MASTER needs the applier
+    # stopped too (ERROR 1198): a password-only change stops and restarts the SQL thread around it.
+    my $password_only = $stmt =~ /^\s*CHANGE\s+MASTER\s+TO\s+SOURCE_PASSWORD\s*=\s*\x01\d+\x01\s*$/i;
     $stmt =~ s/\bSOURCE_([A-Z_]+)(\s*=)/MASTER_$1$2/gi;
     note('SOURCE_* -> MASTER_*');
+    if ($password_only) {
+      $stmt =~ s/^(\s*)(.*?)(\s*)$/$1STOP SLAVE SQL_THREAD; $2; START SLAVE SQL_THREAD$3/s;
+      note('CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD=… -> STOP SLAVE SQL_THREAD; CHANGE MASTER TO MASTER_PASSWORD=…; START SLAVE SQL_THREAD');
+    }
     cannot($start_line, 'GET_SOURCE_PUBLIC_KEY / PRIVILEGE_CHECKS_USER etc. are not emulated')
       if $stmt =~ /\b(?:GET_SOURCE_PUBLIC_KEY|PRIVILEGE_CHECKS_USER|REQUIRE_ROW_FORMAT|ASSIGN_GTIDS_TO_ANONYMOUS_TRANSACTIONS)\b/i;
   }
@@ -292,6 +299,26 @@ for my $stmt (@parts) {
     $stmt =~ s/\bREPLICATION\s+CLIENT\b/REPLICATION CLIENT, SLAVE MONITOR/i;
     note('GRANT REPLICATION CLIENT -> + SLAVE MONITOR (8.4: REPLICATION CLIENT allows SHOW REPLICA STATUS)');
   }
+  # Dual passwords (MariaDB has none): ALTER USER on one account with IDENTIFIED BY '<pw>' [RETAIN CURRENT
+  # PASSWORD] or DISCARD OLD PASSWORD -> CALL mysql.e2e_alter_password(user, host, '<hash>' | NULL, mode, if_exists),
+  # the procedure the mysqld shim creates: it keeps a secondary password as a second authentication method.
+  if ($stmt =~ /^(\s*)ALTER\s+USER\s+(IF\s+EXISTS\s+)?(\x01\d+\x01)\s*\@\s*(\x01\d+\x01)\s+(?:IDENTIFIED\s+BY\s+(\x01\d+\x01)(\s+RETAIN\s+CURRENT\s+PASSWORD)?|(DISCARD\s+OLD\s+PASSWORD))\s*$/is) {
+    my ($lead, $if_exists, $u, $h, $pw_tok, $retain, $discard) = ($1, $2, $3, $4, $5, $6, $7);
+    cannot($start_line, 'ALTER USER needs a quoted user and host') unless defined literal_at($u) && defined literal_at($h);
+    my $hash = 'NULL';
+    if (defined $pw_tok) {
+      my $pw = literal_at($pw_tok);
+      fail($start_line, 'IDENTIFIED BY needs a string literal') unless defined $pw;
+      push @raw, "'" . native_hash($pw) . "'";
+      push @literals, undef;
+      $hash = "\x01$#raw\x01";
+    }
+    my $mode = $discard ? 'discard' : $retain ? 'retain' : 'keep';
+    $stmt = "${lead}CALL mysql.e2e_alter_password($u, $h, $hash, '$mode', " . ($if_exists ? 1 : 0) . ')';
+    note("ALTER USER … IDENTIFIED BY '<password>' [RETAIN CURRENT PASSWORD] | DISCARD OLD PASSWORD -> CALL mysql.e2e_alter_password(…, '$mode')");
+  }
+  cannot($start_line, 'RETAIN CURRENT PASSWORD / DISCARD OLD PASSWORD are emulated only for ALTER USER on one quoted account')
+    if $stmt =~ /\b(?:RETAIN\s+CURRENT|DISCARD\s+OLD)\s+PASSWORD\b/i;
   if ($stmt =~ /^\s*(?:CREATE|ALTER)\s+USER\b/i) {
     $stmt =~ s{\bIDENTIFIED\s+BY\s+(\x01\d+\x01)}{
       my $pw = literal_at($1);

@@ -67,17 +67,24 @@ export class NamespaceChart extends Chart {
             // Deleting the ExternalSecret must not delete the passwords a running database needs.
             deletionPolicy: ExternalSecretSpecTargetDeletionPolicy.RETAIN,
           },
+          // The keys the pods need, each required ...
           data: secretKeys(c).map((key) => ({
             secretKey: key,
             remoteRef: { key: es.remoteKey, property: key },
           })),
+          // ... and every JSON property of the store's secret, so that a rotation's root-password-previous and
+          // replication-password-previous come and go with it (README "Credentials").
+          dataFrom: [{ extract: { key: es.remoteKey } }],
         },
       });
     }
   }
 }
 
-/** The keys of the credentials Secret (and the JSON properties of the store's secret). */
+/**
+ * The keys of the credentials Secret (and the JSON properties of the store's secret); during a rotation also
+ * `<key>-previous`.
+ */
 export const SECRET_KEYS = ['root-password', 'replication-password'] as const;
 
 /** The credentials Secret's keys a profile uses: SECRET_KEYS, and the exporter's password when it runs. */

@@ -5,7 +5,7 @@ import * as k8s from '../imports/k8s';
 import { ProbeTimingConfig, ResolvedConfig, ResourcesConfig } from './config';
 import { exporterPodParts } from './exporter';
 import { objectLabels, selectorLabels } from './labels';
-import { configMapData, configMapName, secretKeys } from './namespace-chart';
+import { configMapData, configMapName } from './namespace-chart';
 import { backupNames, restoreInitContainers } from './backup-chart';
 import { readScript, ScriptName } from './scripts';
 
@@ -328,6 +328,8 @@ class PodParts {
       { name: 'REPLICATION_USER', value: cred.replicationUser },
       { name: 'REPLICATION_PASSWORD_FILE', value: `${PATHS.credentialsDir}/replication-password` },
     );
+    // The sidecar follows the Secret volume while it runs (rotation, README "Credentials").
+    if (who === 'sidecar') env.push({ name: 'CREDENTIALS_DIR', value: PATHS.credentialsDir });
     return env;
   }
 
@@ -335,7 +337,8 @@ class PodParts {
     if (!this.c.credentials) return [];
     return [
       { name: 'credentials', mountPath: PATHS.credentialsDir, readOnly: true },
-      { name: 'client-cnf', mountPath: PATHS.clientCnfDir, readOnly: who !== 'init' },
+      // init-mysql writes the option files, the sidecar refreshes them from the Secret; mysql only reads them.
+      { name: 'client-cnf', mountPath: PATHS.clientCnfDir, readOnly: who === 'mysql' },
     ];
   }
 
@@ -411,7 +414,8 @@ class PodParts {
             secretName: this.c.credentials.secretName,
             // Readable by the fsGroup (the mysql user), nobody else.
             defaultMode: 0o440,
-            items: secretKeys(this.c).map((key) => ({ key, path: key })),
+            // Every key, no subPath: the kubelet updates the files in place, and the -previous keys of a
+            // rotation appear and disappear with the Secret.
           },
         },
         // Client option files with passwords: in memory, never on a disk.

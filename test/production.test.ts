@@ -101,18 +101,10 @@ describe('production: credentials', () => {
     ]);
     expect(JSON.stringify(objects)).not.toMatch(/MYSQL_ALLOW_EMPTY_PASSWORD|MASTER_PASSWORD=''/);
   });
-  test('the Secret is mounted read-only, readable by the mysql group only, with exactly the three keys', () => {
+  test('the Secret is mounted read-only, readable by the mysql group only, every key (a rotation adds -previous keys)', () => {
     expect(pod.volumes).toContainEqual({
       name: 'credentials',
-      secret: {
-        secretName: 'mysql-credentials',
-        defaultMode: 0o440,
-        items: [
-          { key: 'root-password', path: 'root-password' },
-          { key: 'replication-password', path: 'replication-password' },
-          { key: 'exporter-password', path: 'exporter-password' },
-        ],
-      },
+      secret: { secretName: 'mysql-credentials', defaultMode: 0o440 },
     });
     for (const name of ['init-mysql', 'mysql', 'xtrabackup', 'exporter-config']) {
       expect(container(pod, name).volumeMounts).toContainEqual({
@@ -124,6 +116,24 @@ describe('production: credentials', () => {
     expect(container(pod, 'clone-mysql').volumeMounts.map((m: K8sObject) => m.name)).not.toContain(
       'credentials',
     );
+    // No subPath anywhere: a subPath mount of a Secret never sees an update.
+    for (const c of [...pod.initContainers, ...pod.containers])
+      for (const m of c.volumeMounts.filter((v: K8sObject) => v.name === 'credentials'))
+        expect(m.subPath).toBeUndefined();
+  });
+  test('the sidecar follows the Secret volume (CREDENTIALS_DIR) and may refresh the option files; mysql only reads them', () => {
+    const x = container(pod, 'xtrabackup');
+    expect(x.env).toContainEqual({ name: 'CREDENTIALS_DIR', value: '/etc/mysql/credentials' });
+    expect(x.volumeMounts).toContainEqual({
+      name: 'client-cnf',
+      mountPath: '/run/mysql-client',
+      readOnly: false,
+    });
+    expect(container(pod, 'mysql').volumeMounts).toContainEqual({
+      name: 'client-cnf',
+      mountPath: '/run/mysql-client',
+      readOnly: true,
+    });
   });
   test('probes read credentials from an in-memory option file, never from the command line', () => {
     const mysql = container(pod, 'mysql');
@@ -174,6 +184,8 @@ describe('production: credentials', () => {
         },
         { secretKey: 'exporter-password', remoteRef: { key: 'prod/mysql', property: 'exporter-password' } },
       ],
+      // every property, so that the -previous keys of a rotation come and go with the store's secret
+      dataFrom: [{ extract: { key: 'prod/mysql' } }],
     });
     expect(schemaProblems(es)).toEqual([]);
   });

@@ -74,8 +74,12 @@
 #                              whenever backups are served (the off switch)
 #   MONITOR_ROUNDS             stop after this many checks and exit 0 (default 0: never; for tests)
 #   RETRY_SECONDS              least pause between retries of a receiver stopped on error 1236 (default 10)
-# Writable paths: DATA_DIR (change_source.sql.in/.orig, replication-refused) and /tmp (STATE_FILE,
-# xtrabackup's --target-dir, where a streaming backup keeps its temporary files).
+#   CREDENTIALS_DIR            the Secret volume (root-password, replication-password and, during a rotation,
+#                              their -previous keys): keeps the option files, the accounts and a replica's
+#                              SOURCE_PASSWORD in step with it ("credentials" below); unset: off
+# Writable paths: DATA_DIR (change_source.sql.in/.orig, replication-refused), /tmp (STATE_FILE,
+# xtrabackup's --target-dir, where a streaming backup keeps its temporary files) and, with CREDENTIALS_DIR,
+# CLIENT_CNF_DIR (the option files it refreshes).
 # Tools: bash, mysql (8.4 client), socat, xtrabackup, sleep; /bin/sh (socat's SYSTEM).
 # SQL string escaping assumes sql_mode without NO_BACKSLASH_ESCAPES (the MySQL default).
 set -euo pipefail
@@ -161,11 +165,175 @@ mysql_root() {
   mysql --defaults-extra-file="$CLIENT_CNF_DIR/root.cnf" -h 127.0.0.1 -P "$MYSQL_PORT" "$@"
 }
 
+# ---- credentials: rotation with dual passwords (README "Credentials") ---------------------------------
+# With CREDENTIALS_DIR (the Secret volume, mounted without subPath, so the kubelet updates its files in place;
+# environment variables would not change) the sidecar keeps the client option files and the database in step
+# with the Secret while it runs. Keys: root-password and replication-password (current), root-password-previous
+# and replication-password-previous (present only during a rotation).
+#   - Every pod: root.cnf and replication.cnf (read by the probes, the backup server and this script) hold the
+#     password of each account that the server accepts: the current one if it does, else the previous one.
+#   - The primary: an account whose current password is refused while its previous one works gets
+#     ALTER USER … IDENTIFIED BY '<current>' RETAIN CURRENT PASSWORD (both now work, on every server: the
+#     statement replicates). With no previous key in the Secret (at start, and once it is removed) it runs
+#     ALTER USER … DISCARD OLD PASSWORD: the previous password stops working everywhere.
+#   - A replica: when replication-password differs from the SOURCE_PASSWORD this sidecar knows to be in use
+#     (the one it configured, or unknown after a start during a rotation or an IO error 1045), and the primary
+#     accepts it: STOP REPLICA IO_THREAD; CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD=…; START REPLICA IO_THREAD.
+#   - A server that accepts neither password of an account is logged (never a password) and named in the
+#     readiness reason.
+# Logins are tried with a throwaway option file in CLIENT_CNF_DIR, so no password is ever on a command line.
+CREDENTIALS_DIR=${CREDENTIALS_DIR:-}
+declare -A cred_logged=() status=()
+# shellcheck disable=SC2034 # the *_cnf_password pair is read by name (${!var}) in sync_account
+root_cnf_password='' replication_cnf_password='' source_password_in_use='' credentials_problem=''
+discard_due=1 previous_seen=0
+
+# secret_value KEY: the Secret key's value (trailing newlines stripped); empty when the key is absent.
+secret_value() {
+  [[ -r $CREDENTIALS_DIR/$1 ]] || return 0
+  printf '%s' "$(<"$CREDENTIALS_DIR/$1")"
+}
+
+# write_cnf FILE USER PASSWORD: a client option file as init-mysql writes it (0600, values double-quoted with
+# \ and " escaped), replaced by rename so a probe never reads half of it.
+write_cnf() {
+  local user=${2//\\/\\\\} password=${3//\\/\\\\}
+  user=${user//\"/\\\"} password=${password//\"/\\\"}
+  (
+    umask 077
+    printf '[client]\nuser="%s"\npassword="%s"\n[xtrabackup]\nuser="%s"\npassword="%s"\n' \
+      "$user" "$password" "$user" "$password" >"$1.tmp"
+  ) && mv -f "$1.tmp" "$1"
+}
+
+# try_login USER PASSWORD HOST: 0 if HOST's mysqld accepts them, 1 on "Access denied" (1045), 2 otherwise
+# (unreachable: nothing can be decided).
+try_login() {
+  local probe="$CLIENT_CNF_DIR/.login-probe.cnf" out rc=0
+  write_cnf "$probe" "$1" "$2" || return 2
+  out=$(mysql --defaults-extra-file="$probe" -h "$3" -P "$MYSQL_PORT" --connect-timeout=5 -N -B -e 'SELECT 1' </dev/null 2>&1) || rc=$?
+  rm -f "$probe"
+  ((rc == 0)) && return 0
+  [[ $out == *"ERROR 1045"* ]] && return 1
+  return 2
+}
+
+# cred_log TOPIC MESSAGE: logs MESSAGE when it is not what was last logged for TOPIC.
+cred_log() {
+  [[ ${cred_logged[$1]:-} == "$2" ]] && return 0
+  cred_logged[$1]=$2
+  echo "sidecar: credentials: $2"
+}
+
+# sync_account KIND USER: KIND root or replication. Sets the option file to the password this server accepts;
+# on the primary rotates (RETAIN CURRENT PASSWORD) or discards as above. Returns 0 when the current password is
+# in use, 1 when the server accepts neither, 2 when it is to be tried again (unreachable, or the previous one
+# is still in use on a replica).
+sync_account() {
+  local kind=$1 user=$2 current previous cnf accounts=() a sql=() rc=0 literal
+  current=$(secret_value "$kind-password") previous=$(secret_value "$kind-password-previous")
+  cnf="$CLIENT_CNF_DIR/$kind.cnf"
+  if [[ $kind == root ]]; then accounts=("'root'@'%'" "'root'@'localhost'"); else accounts=("$user_sql"); fi
+  literal="'$(sql_string "$current")'"
+  try_login "$user" "$current" 127.0.0.1 || rc=$?
+  if ((rc == 1)) && [[ -n $previous ]] && try_login "$user" "$previous" 127.0.0.1; then
+    write_cnf "$cnf" "$user" "$previous"
+    if ((ordinal != 0)); then
+      cred_log "$kind" "$kind: this server does not accept $kind-password yet (the primary's ALTER USER has not replicated here); using $kind-password-previous"
+      printf -v "${kind}_cnf_password" '%s' "$previous"
+      return 2
+    fi
+    for a in "${accounts[@]}"; do sql+=("ALTER USER IF EXISTS $a IDENTIFIED BY $literal RETAIN CURRENT PASSWORD;"); done
+    if ! printf '%s\n' "${sql[@]}" | mysql_root; then
+      cred_log "$kind" "$kind: ALTER USER … RETAIN CURRENT PASSWORD failed; using $kind-password-previous and retrying"
+      return 2
+    fi
+    if ! try_login "$user" "$current" 127.0.0.1; then
+      cred_log "$kind" "$kind: ALTER USER … RETAIN CURRENT PASSWORD ran, but $kind-password is still refused; using $kind-password-previous and retrying"
+      return 2
+    fi
+    echo "sidecar: credentials: $kind: $kind-password set with RETAIN CURRENT PASSWORD; $kind-password-previous stays valid until it is removed from the Secret"
+    rc=0
+  elif ((rc == 1 && ordinal == 0)) && [[ $kind == replication && -z $previous ]]; then
+    # The Secret is the truth for the replication user (as at every start): a change without a previous key.
+    printf '%s\n' "ALTER USER $user_sql IDENTIFIED BY $literal;" | mysql_root || return 2
+    echo "sidecar: credentials: replication: replication-password changed without replication-password-previous: set as the only password; replicas reconnect with it as they see it"
+    rc=0
+  fi
+  if ((rc == 1)); then
+    local alternative="$kind-password-previous"
+    [[ -n $previous ]] || alternative="a $kind-password-previous (none in the Secret)"
+    credentials_problem="mysqld accepts neither $kind-password nor $alternative for '$user' (see README 'Credentials')"
+    cred_log "$kind" "$kind: $credentials_problem"
+    return 1
+  fi
+  ((rc == 0)) || return 2
+  local var="${kind}_cnf_password"
+  if [[ ${!var} != "$current" ]]; then
+    write_cnf "$cnf" "$user" "$current"
+    printf -v "$var" '%s' "$current"
+  fi
+  cred_log "$kind" "$kind: using $kind-password${previous:+ (the previous one still valid)}"
+  if ((ordinal == 0 && discard_due)) && [[ -z $previous ]]; then
+    sql=()
+    for a in "${accounts[@]}"; do sql+=("ALTER USER IF EXISTS $a DISCARD OLD PASSWORD;"); done
+    printf '%s\n' "${sql[@]}" | mysql_root && echo "sidecar: credentials: $kind: DISCARD OLD PASSWORD: only $kind-password is valid now"
+  fi
+}
+
+# sync_source_password: a replica's SOURCE_PASSWORD follows replication-password once the primary accepts it.
+sync_source_password() {
+  local current io=${status[Replica_IO_Running]:-} errno=${status[Last_IO_Errno]:-0} sql=()
+  current=$(secret_value replication-password)
+  [[ $errno == 1045 ]] && source_password_in_use=''
+  [[ $current != "$source_password_in_use" ]] || return 0
+  ((${#status[@]} > 0)) || return 0
+  [[ ! -e $REFUSED_FILE ]] || return 0
+  local rc=0
+  try_login "$REPLICATION_USER" "$current" "$primary_host" || rc=$?
+  if ((rc == 1)); then
+    cred_log source "replication: the primary does not accept replication-password yet; keeping the SOURCE_PASSWORD in use"
+    return 0
+  fi
+  ((rc == 0)) || return 0
+  [[ $io == No && $errno != 1045 ]] || sql+=('STOP REPLICA IO_THREAD;')
+  sql+=("CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD='$(sql_string "$current")';")
+  [[ $io == No && $errno != 1045 ]] || sql+=('START REPLICA IO_THREAD;')
+  if printf '%s\n' "${sql[@]}" | mysql_root; then
+    source_password_in_use=$current
+    cred_log source "replication: SOURCE_PASSWORD set to replication-password (the primary accepts it)"
+  fi
+}
+
+# sync_credentials: one round of the above; cheap while the Secret is unchanged and everything matched.
+cred_snapshot=''
+sync_credentials() {
+  [[ -n $CREDENTIALS_DIR ]] || return 0
+  local snapshot previous_now=0 ok=1 rc
+  [[ -n $(secret_value root-password-previous)$(secret_value replication-password-previous) ]] && previous_now=1
+  ((previous_seen && !previous_now)) && discard_due=1
+  previous_seen=$previous_now
+  snapshot="$(secret_value root-password)|$(secret_value root-password-previous)|$(secret_value replication-password)|$(secret_value replication-password-previous)"
+  if [[ $snapshot != "$cred_snapshot" || -n $credentials_problem || $discard_due == 1 || $root_cnf_password == '' ]]; then
+    credentials_problem=''
+    for rc in root replication; do
+      sync_account "$rc" "$([[ $rc == root ]] && echo root || echo "$REPLICATION_USER")" || ok=0
+    done
+    if ((ok)); then
+      cred_snapshot=$snapshot
+      ((previous_now)) || discard_due=0
+    fi
+  fi
+  ((ordinal == 0)) || sync_source_password
+}
+
 wait_for_mysqld() {
   echo "sidecar: waiting for mysqld to accept connections on 127.0.0.1:$MYSQL_PORT"
   local tries
   for ((tries = 1; ; tries++)); do
     mysql_root -e 'SELECT 1' </dev/null >/dev/null && return 0
+    # Started during a rotation: root.cnf (init-mysql's) may hold a password this server does not know yet.
+    [[ -z $CREDENTIALS_DIR ]] || sync_account root root || true
     ((tries < WAIT_TRIES)) || fail "mysqld did not accept connections in $WAIT_TRIES tries; restarting to try again"
     pause "$POLL_SECONDS"
   done
@@ -216,9 +384,13 @@ if ((ordinal == 0)); then
   # RELOAD, LOCK TABLES, REPLICATION CLIENT on *.*, and SELECT on performance_schema.log_status,
   # .keyring_component_status and .replication_group_members (xtrabackup queries the last to find out
   # whether the server is in a Group Replication cluster).
+  # With CREDENTIALS_DIR the password of an existing user is sync_credentials' to set (a plain ALTER USER
+  # during a rotation would end the previous password the replicas still use).
+  set_password="ALTER USER $user_sql IDENTIFIED BY $password_literal;"
+  [[ -z $CREDENTIALS_DIR ]] || set_password=''
   printf '%s\n' \
     "CREATE USER IF NOT EXISTS $user_sql IDENTIFIED BY $password_literal;" \
-    "ALTER USER $user_sql IDENTIFIED BY $password_literal;" \
+    ${set_password:+"$set_password"} \
     "GRANT REPLICATION SLAVE, BACKUP_ADMIN, PROCESS, RELOAD, LOCK TABLES, REPLICATION CLIENT ON *.* TO $user_sql;" \
     "GRANT SELECT ON performance_schema.log_status TO $user_sql;" \
     "GRANT SELECT ON performance_schema.keyring_component_status TO $user_sql;" \
@@ -240,7 +412,18 @@ else
       fail "configuring replication failed; keeping change_source.sql.in to retry on the next start"
     fi
     mv change_source.sql.in change_source.sql.orig
+    source_password_in_use=$replication_password
   fi
+fi
+
+# Credentials at start: the primary rotates or discards now. A replica knows its SOURCE_PASSWORD if it just
+# configured replication, or when no rotation is in progress (then it is replication-password); during a
+# rotation it re-applies replication-password once the primary accepts it.
+if [[ -n $CREDENTIALS_DIR ]]; then
+  if ((ordinal != 0)) && [[ -z $source_password_in_use && -z $(secret_value replication-password-previous) ]]; then
+    source_password_in_use=$replication_password
+  fi
+  sync_credentials
 fi
 
 # ---- serving and watching ------------------------------------------------------------------------
@@ -379,6 +562,8 @@ for ((round = 1; MONITOR_ROUNDS == 0 || round <= MONITOR_ROUNDS; round++)); do
     fail "the backup server (socat) exited; restarting"
   }
   evaluate
+  sync_credentials
+  [[ -z $credentials_problem ]] || reason+=" (credentials: $credentials_problem)"
   printf -v now '%(%s)T' -1
   printf '%s %s %s\n' "$now" "$verdict" "$reason" >"$STATE_FILE.tmp"
   mv -f "$STATE_FILE.tmp" "$STATE_FILE"

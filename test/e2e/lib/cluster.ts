@@ -10,7 +10,8 @@ import type { EnvVar, Manifests, PodSpec, StatefulSet } from './manifest';
 import type { ResourceTracker } from './tracker';
 import { PodNetwork } from './network';
 import { ClusterContext, Pod } from './pod';
-import { waitFor } from './proc';
+import { sleep, waitFor } from './proc';
+import { updateProjectedVolume } from './kube';
 import type { RunResult } from './proc';
 
 const matches = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
@@ -149,6 +150,50 @@ export class Cluster {
       clearTimeout(timer);
       await this.deletePod(pod, 5);
     }
+  }
+
+  /**
+   * `kubectl apply` of a changed Secret: its data becomes `values` (as `kubectl create secret generic
+   * --dry-run=client -o yaml | kubectl apply -f -` would make it), and every running pod's volume of it is updated
+   * in place (no subPath), one pod after another in `order` (pod names; default: every pod at once) with `gapMs`
+   * between them: the kubelets of different nodes see an update at different times (their sync period plus the
+   * cache TTL, up to about a minute on a real cluster). Environment variables taken from it keep their old values
+   * until the container is recreated, as in Kubernetes.
+   */
+  async updateSecret(
+    namespace: string,
+    name: string,
+    values: Record<string, string>,
+    order: string[] = [],
+    gapMs = 0,
+  ): Promise<string[]> {
+    const secret = this.manifestsOf(namespace).objects.find(
+      (o) => o.kind === 'Secret' && o.metadata.namespace === namespace && o.metadata.name === name,
+    );
+    if (!secret) throw new Error(`no Secret ${namespace}/${name} to update`);
+    const data: Record<string, string> = {};
+    for (const [k, v] of Object.entries(values)) data[k] = Buffer.from(v, 'utf8').toString('base64');
+    (secret as { data?: Record<string, string> }).data = data;
+    delete (secret as { stringData?: unknown }).stringData;
+    const live = [...this.pods].filter((p) => p.phase !== 'Deleted' && p.opts.namespace === namespace);
+    const ranked = (p: Pod) => (order.includes(p.name) ? order.indexOf(p.name) : order.length);
+    const updated: string[] = [];
+    for (const pod of live.sort((a, b) => ranked(a) - ranked(b))) {
+      for (const v of pod.opts.spec.volumes ?? []) {
+        if (v.secret?.secretName !== name) continue;
+        const mode = v.secret.defaultMode ?? 0o644;
+        const items = v.secret.items ?? Object.keys(values).map((key) => ({ key, path: key, mode }));
+        updateProjectedVolume(
+          path.join(pod.dir, 'volumes', v.name),
+          items
+            .filter((i) => values[i.key] !== undefined)
+            .map((i) => ({ path: i.path, content: values[i.key], mode: i.mode ?? mode })),
+        );
+        updated.push(`${pod.name}/${v.name}`);
+      }
+      if (gapMs && ranked(pod) < order.length) await sleep(gapMs);
+    }
+    return updated;
   }
 
   /** Starts a pod and registers it for DNS. */

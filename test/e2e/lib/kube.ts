@@ -157,3 +157,38 @@ export function writeProjectedVolume(
     fs.symlinkSync(path.join('..data', top), path.join(dir, top));
   }
 }
+
+/**
+ * Updates a ConfigMap/Secret volume in place as the kubelet's atomic writer does when the object changes: the new
+ * files in a new timestamped directory, `..data` switched to it by one rename, a symlink added for each new key and
+ * removed for each key that is gone, the old directory removed. A container sees either the old or the new set.
+ * New files get the owner and group of the old ones (the fsGroup the kubelet applied).
+ */
+export function updateProjectedVolume(
+  dir: string,
+  files: { path: string; content: string; mode: number }[],
+): void {
+  const oldStamp = fs.readlinkSync(path.join(dir, '..data'));
+  const owner = fs
+    .readdirSync(path.join(dir, oldStamp))
+    .map((f) => fs.statSync(path.join(dir, oldStamp, f)))[0];
+  const oldTops = fs.readdirSync(path.join(dir, oldStamp));
+  let stamp = `..${new Date().toISOString().replace(/[-:.]/g, '_')}`;
+  while (fs.existsSync(path.join(dir, stamp))) stamp += '_';
+  fs.mkdirSync(path.join(dir, stamp), { mode: 0o755 });
+  for (const f of files) {
+    const target = path.join(dir, stamp, f.path);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, f.content, { mode: f.mode });
+    fs.chmodSync(target, f.mode);
+    if (owner) fs.chownSync(target, owner.uid, owner.gid);
+  }
+  if (owner) fs.chownSync(path.join(dir, stamp), owner.uid, owner.gid);
+  fs.symlinkSync(stamp, path.join(dir, '..data_tmp'));
+  fs.renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+  const tops = new Set(files.map((f) => f.path.split('/')[0]));
+  for (const top of tops)
+    if (!fs.existsSync(path.join(dir, top))) fs.symlinkSync(path.join('..data', top), path.join(dir, top));
+  for (const top of oldTops) if (!tops.has(top)) fs.rmSync(path.join(dir, top), { force: true });
+  fs.rmSync(path.join(dir, oldStamp), { recursive: true, force: true });
+}

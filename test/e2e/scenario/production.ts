@@ -14,6 +14,7 @@ import {
   stopFastStep,
 } from './day2';
 import { monitoringSteps } from './monitoring';
+import { rotateCredentialsStep } from './rotation';
 import type { Step, WalkthroughContext } from './common';
 import type { CmdlineScanner, GeneratedSecret, Hit, Needle } from '../lib/secrets';
 import { scanFiles } from '../lib/secrets';
@@ -415,6 +416,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
     stopFastStep(w, h),
     sourceDivergentRefusedStep(w, h),
     primaryVolumeLostStep(w, h, 'clone'),
+    rotateCredentialsStep(w, h),
     {
       id: 'no-secrets',
       title:

@@ -153,8 +153,8 @@ export class Cluster {
   }
 
   /**
-   * `kubectl apply` of a changed Secret: its data becomes `values` (as `kubectl create secret generic
-   * --dry-run=client -o yaml | kubectl apply -f -` would make it), and every running pod's volume of it is updated
+   * `kubectl replace` of a changed Secret: its data becomes exactly `values` (as `kubectl create secret generic
+   * --dry-run=client -o yaml | kubectl replace -f -` makes it), and every running pod's volume of it is updated
    * in place (no subPath), one pod after another in `order` (pod names; default: every pod at once) with `gapMs`
    * between them: the kubelets of different nodes see an update at different times (their sync period plus the
    * cache TTL, up to about a minute on a real cluster). Environment variables taken from it keep their old values

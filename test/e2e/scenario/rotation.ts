@@ -22,6 +22,7 @@ export function rotateCredentialsStep(w: ProductionContext, h: StepHelpers): Ste
     run: async () => {
       const secret = w.secrets.find((s) => s.object.metadata.name === SECRET);
       if (!secret) throw new Error(`no generated Secret ${SECRET}`);
+      // Other keys of the Secret (the exporter's password) stay as they are.
       const old = { root: secret.values['root-password'], repl: secret.values['replication-password'] };
       // The root password keeps to the alphabet init-mysql accepts (the image's entrypoint pastes it unescaped).
       const neu = { root: generatePassword(`'"\\`), repl: generatePassword() };
@@ -126,6 +127,7 @@ export function rotateCredentialsStep(w: ProductionContext, h: StepHelpers): Ste
           sts.namespace,
           SECRET,
           {
+            ...secret.values,
             'root-password': neu.root,
             'root-password-previous': old.root,
             'replication-password': neu.repl,
@@ -178,7 +180,7 @@ export function rotateCredentialsStep(w: ProductionContext, h: StepHelpers): Ste
         await cluster.updateSecret(
           sts.namespace,
           SECRET,
-          { 'root-password': neu.root, 'replication-password': neu.repl },
+          { ...secret.values, 'root-password': neu.root, 'replication-password': neu.repl },
           order,
           4_000,
         );

@@ -12,6 +12,7 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
   Namespace: -2,
   StorageClass: -2,
   VolumeSnapshotClass: -2,
+  PriorityClass: -2,
   ConfigMap: -1,
   Secret: -1,
   ExternalSecret: -1,
@@ -28,11 +29,15 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
   PrometheusRule: 2,
 };
 
-/** Kinds whose deletion loses data (the StatefulSet's pods, a Retain StorageClass, the Namespace with its claims). */
+/**
+ * Kinds whose deletion loses data (the StatefulSet's pods, a Retain StorageClass, the Namespace with its
+ * claims) or availability (without its PriorityClass no pod of the StatefulSet can be created again).
+ */
 export const PROTECTED_KINDS: readonly string[] = [
   'Namespace',
   'StorageClass',
   'VolumeSnapshotClass',
+  'PriorityClass',
   'StatefulSet',
 ];
 

@@ -51,6 +51,7 @@ export const IMAGE_PULL_POLICIES = ['IfNotPresent', 'Always', 'Never'] as const;
 export const CPU_ARCHITECTURES = ['amd64', 'arm64'] as const;
 export const POD_SECURITY_LEVELS = ['baseline', 'restricted'] as const;
 export const SECRET_STORE_KINDS = ['SecretStore', 'ClusterSecretStore'] as const;
+export const PREEMPTION_POLICIES = ['PreemptLowerPriority', 'Never'] as const;
 /**
  * What Argo CD may do to the objects whose loss loses data or availability (the StatefulSet, the
  * StorageClass, the Namespace, the VolumeSnapshotClass): `forbid` (Prune=false, Delete=false: never
@@ -343,6 +344,28 @@ const securitySchema = strict(
   'the security settings',
 );
 
+/**
+ * The pods' PriorityClass (`priorityClassName`): how the scheduler ranks them against other pods when a
+ * node or zone runs short, and whether it may evict lower-priority pods to place them.
+ */
+const priorityClassSchema = strict(
+  {
+    /** The PriorityClass the pods name. A DNS-1123 subdomain; only an existing class may start with `system-`. */
+    name: dnsSubdomain(),
+    /**
+     * Create the PriorityClass (cluster-scoped, in `dist/<profile>/`) with this priority, 0 to 1000000000
+     * (higher values are reserved for the `system-` classes). It is never the cluster's global default.
+     * @default - not created: the pods name a class a cluster admin created (README, "Policy checks")
+     */
+    value: int(0, 1_000_000_000).optional(),
+    /** Whether these pods may evict lower-priority pods; only with `value`. @default 'PreemptLowerPriority' */
+    preemptionPolicy: member(PREEMPTION_POLICIES).optional(),
+    /** The created class's description; only with `value`. @default - a sentence naming the StatefulSet */
+    description: text(/\S/, 'expected a description (any non-blank text)').optional(),
+  },
+  'the PriorityClass',
+);
+
 /** How the pods ride out node failures, zone failures and voluntary disruptions. */
 const availabilitySchema = strict(
   {
@@ -557,6 +580,8 @@ const fields = strict(
     availability: availabilitySchema.prefault({}),
     /** @default - no NetworkPolicy */
     networkPolicy: networkPolicySchema.optional(),
+    /** @default - no priorityClassName: the cluster's default priority (usually 0) */
+    priorityClass: priorityClassSchema.optional(),
     /**
      * Seconds Kubernetes waits after SIGTERM before killing mysqld; give InnoDB time for a clean shutdown.
      * @default - Kubernetes' default (30)
@@ -744,6 +769,25 @@ function crossFieldRules(c: Fields, check: Check): void {
     m.port,
     `must differ from mysqlPort (${c.mysqlPort}) and backupPort (${c.backupPort})`,
   );
+
+  const pc = c.priorityClass;
+  if (pc?.value !== undefined) {
+    // The API server refuses to create a PriorityClass named system-*.
+    check(
+      !pc.name.startsWith('system-'),
+      ['priorityClass', 'name'],
+      pc.name,
+      'starts with "system-", which is reserved for Kubernetes\' own classes: choose another name, or remove priorityClass.value to use an existing class',
+    );
+  } else if (pc !== undefined) {
+    for (const f of ['preemptionPolicy', 'description'] as const)
+      check(
+        pc[f] === undefined,
+        ['priorityClass', f],
+        pc[f],
+        'applies only to a PriorityClass this stack creates: set priorityClass.value, or set it on your existing class',
+      );
+  }
 }
 
 /** The README of the GitOps repository, when it is on GitHub. */

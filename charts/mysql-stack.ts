@@ -5,6 +5,7 @@ import { MysqlStackConfig, ResolvedConfig, validateConfig } from './config';
 import { MonitoringChart } from './monitoring-chart';
 import { NamespaceChart } from './namespace-chart';
 import { PolicyChart } from './policy-chart';
+import { PriorityClassChart } from './priority-class-chart';
 import { ServicesChart } from './services-chart';
 import { StatefulSetChart } from './statefulset-chart';
 import { StorageClassChart } from './storage-class-chart';
@@ -13,6 +14,8 @@ import { StorageClassChart } from './storage-class-chart';
 export interface MysqlStack {
   readonly config: ResolvedConfig;
   readonly storageClass: StorageClassChart;
+  /** Present when the profile creates its PriorityClass (`priorityClass.value`). */
+  readonly priorityClass?: PriorityClassChart;
   readonly namespace: NamespaceChart;
   readonly services: ServicesChart;
   /** Present when a PodDisruptionBudget or NetworkPolicy is configured. */
@@ -37,6 +40,10 @@ export function addMysqlStack(app: App, config: MysqlStackConfig): MysqlStack {
 /** `addMysqlStack` for a config `validateConfig` has already checked and resolved. */
 export function addResolvedMysqlStack(app: App, resolved: ResolvedConfig): MysqlStack {
   const storageClass = new StorageClassChart(app, 'storage-class', { config: resolved });
+  const priorityClass =
+    resolved.priorityClass?.value !== undefined
+      ? new PriorityClassChart(app, 'priority-class', { config: resolved })
+      : undefined;
   const namespace = new NamespaceChart(app, 'namespace', { config: resolved });
   const services = new ServicesChart(app, 'services', { config: resolved });
   // An empty chart would be an empty file, which `kubectl apply -f` rejects.
@@ -45,10 +52,17 @@ export function addResolvedMysqlStack(app: App, resolved: ResolvedConfig): Mysql
       ? new PolicyChart(app, 'policy', { config: resolved })
       : undefined;
   const statefulSet = new StatefulSetChart(app, 'statefulset', { config: resolved });
-  namespace.addDependency(storageClass);
+  priorityClass?.addDependency(storageClass);
+  namespace.addDependency(storageClass, ...(priorityClass ? [priorityClass] : []));
   services.addDependency(namespace);
   policy?.addDependency(services);
-  statefulSet.addDependency(storageClass, namespace, services, ...(policy ? [policy] : []));
+  statefulSet.addDependency(
+    storageClass,
+    ...(priorityClass ? [priorityClass] : []),
+    namespace,
+    services,
+    ...(policy ? [policy] : []),
+  );
   const backup = resolved.backup ? new BackupChart(app, 'backup', { config: resolved }) : undefined;
   backup?.addDependency(statefulSet);
   const m = resolved.monitoring;
@@ -58,5 +72,15 @@ export function addResolvedMysqlStack(app: App, resolved: ResolvedConfig): Mysql
       : undefined;
   monitoring?.addDependency(statefulSet, ...(backup ? [backup] : []));
   annotateForArgoCd(app, resolved);
-  return { config: resolved, storageClass, namespace, services, policy, statefulSet, backup, monitoring };
+  return {
+    config: resolved,
+    storageClass,
+    priorityClass,
+    namespace,
+    services,
+    policy,
+    statefulSet,
+    backup,
+    monitoring,
+  };
 }

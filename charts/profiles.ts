@@ -157,9 +157,14 @@ export const production: MysqlStackConfig = {
     protection: 'forbid',
     argocd: { repoURL: 'https://github.com/example-org/mysql-gitops.git', serverSideDiff: true },
   },
-  // No app.kubernetes.io/instance: Argo CD 2.x tracks resources by that label and would overwrite it.
+  // Scheduled before, and evicted after, ordinary pods: a replacement pod must run in its volume's zone.
+  priorityClass: { name: 'mysql-production', value: 1_000_000 },
+  // app.kubernetes.io/instance is the StatefulSet's name (Polaris' metadataAndInstanceMismatched). Argo CD
+  // 3.x tracks resources by its argocd.argoproj.io/tracking-id annotation; with label tracking (2.x's
+  // default) it overwrites this label with the Application's name when it syncs (README, "Policy checks").
   labels: {
     'app.kubernetes.io/name': 'mysql',
+    'app.kubernetes.io/instance': 'mysql',
     'app.kubernetes.io/component': 'database',
     'app.kubernetes.io/managed-by': 'cdk8s',
   },

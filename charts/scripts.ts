@@ -5,12 +5,13 @@ import { join, relative } from 'path';
 import { MysqlFlavor } from './config';
 
 /** The shell scripts the pods run; each is a real file under `charts/scripts/`, read at synth time. */
-export type ScriptName = 'init-mysql' | 'clone-mysql' | 'xtrabackup-sidecar' | 'replica-ready';
+export type ScriptName =
+  'init-mysql' | 'clone-mysql' | 'xtrabackup-sidecar' | 'replica-ready' | 'xtrabackup-liveness';
 
 const SCRIPT_DIR = join(__dirname, 'scripts');
 const ROOT = join(__dirname, '..');
 /** Scripts that do not depend on the MySQL flavor live in `common/`. */
-const COMMON: readonly ScriptName[] = ['init-mysql', 'clone-mysql', 'replica-ready'];
+const COMMON: readonly ScriptName[] = ['init-mysql', 'clone-mysql', 'replica-ready', 'xtrabackup-liveness'];
 /** `bash -n` results, by content hash: a script that parsed once parses again. */
 const PARSED_DIR = join(ROOT, 'node_modules', '.cache', 'bash-n');
 

@@ -5,6 +5,7 @@ import * as k8s from '../imports/k8s';
 import { ProbeTimingConfig, ResolvedConfig, ResourcesConfig } from './config';
 import { exporterPodParts } from './exporter';
 import { objectLabels, selectorLabels } from './labels';
+import { polarisExemptions } from './policy-checks';
 import { configMapData, configMapName } from './namespace-chart';
 import { backupNames, restoreInitContainers } from './backup-chart';
 import { readScript, ScriptName } from './scripts';
@@ -86,6 +87,7 @@ export class StatefulSetChart extends Chart {
       'clone-mysql': readScript('clone-mysql', c.flavor),
       'xtrabackup-sidecar': readScript('xtrabackup-sidecar', c.flavor),
       'replica-ready': readScript('replica-ready', c.flavor),
+      'xtrabackup-liveness': readScript('xtrabackup-liveness', c.flavor),
     };
     // The mysqld_exporter sidecar (charts/exporter.ts), its init container and volume.
     const exporter = c.monitoring.exporter
@@ -217,14 +219,62 @@ export class StatefulSetChart extends Chart {
         ],
         c.probes.readiness,
       ),
+      // Restarts a sidecar whose backup server stopped accepting connections, read from the kernel's
+      // socket table without ever connecting (charts/scripts/common/xtrabackup-liveness.sh).
+      livenessProbe: probe(
+        ['bash', '-c', scripts['xtrabackup-liveness'], 'xtrabackup-liveness'],
+        c.probes.liveness,
+      ),
     };
 
     const annotations = c.rollOnConfigChange
       ? { [CONFIG_HASH_ANNOTATION]: configHash(c, { ...scripts, ...exporter?.scripts }) }
       : undefined;
 
+    const podSpec: k8s.PodSpec = {
+      // Restoring reads S3 with the backup jobs' ServiceAccount (IRSA or Pod Identity).
+      serviceAccountName: c.restore ? backupNames(c).serviceAccount : undefined,
+      automountServiceAccountToken: c.security.podSecurity === 'restricted' ? false : undefined,
+      priorityClassName: c.priorityClass?.name,
+      securityContext: pod.podSecurityContext(),
+      terminationGracePeriodSeconds: c.terminationGracePeriodSeconds,
+      affinity: pod.affinity(),
+      nodeSelector:
+        Object.keys(c.placement.nodeSelector).length > 0 ? { ...c.placement.nodeSelector } : undefined,
+      topologySpreadConstraints: c.availability.spreadAcrossZones
+        ? [
+            {
+              topologyKey: 'topology.kubernetes.io/zone',
+              maxSkew: 1,
+              whenUnsatisfiable: 'DoNotSchedule',
+              labelSelector: { matchLabels: selectorLabels(c) },
+            },
+          ]
+        : undefined,
+      initContainers: [
+        initMysql,
+        ...restoreInitContainers(c, {
+          data: pod.dataMount,
+          conf: pod.confMount,
+          tmp: pod.tmpMounts(),
+          securityContext: (image) => pod.securityContext(image),
+          resources: resources(c.resources.init),
+        }),
+        cloneMysql,
+        ...(exporter ? [exporter.initContainer] : []),
+      ],
+      containers: [mysql, sidecar, ...(exporter ? [exporter.container] : [])],
+      volumes: [...pod.volumes(), ...(exporter ? [exporter.volume] : [])],
+    };
+    const exemptions = polarisExemptions(podSpec);
+
     const spec: k8s.KubeStatefulSetProps = {
-      metadata: { name: c.name, namespace: c.namespace, labels: objectLabels(c) },
+      metadata: {
+        name: c.name,
+        namespace: c.namespace,
+        labels: objectLabels(c),
+        annotations: Object.keys(exemptions).length > 0 ? exemptions : undefined,
+      },
       spec: {
         selector: { matchLabels: selectorLabels(c) },
         serviceName: c.name,
@@ -234,40 +284,7 @@ export class StatefulSetChart extends Chart {
           : undefined,
         template: {
           metadata: { labels: objectLabels(c), annotations },
-          spec: {
-            // Restoring reads S3 with the backup jobs' ServiceAccount (IRSA or Pod Identity).
-            serviceAccountName: c.restore ? backupNames(c).serviceAccount : undefined,
-            automountServiceAccountToken: c.security.podSecurity === 'restricted' ? false : undefined,
-            securityContext: pod.podSecurityContext(),
-            terminationGracePeriodSeconds: c.terminationGracePeriodSeconds,
-            affinity: pod.affinity(),
-            nodeSelector:
-              Object.keys(c.placement.nodeSelector).length > 0 ? { ...c.placement.nodeSelector } : undefined,
-            topologySpreadConstraints: c.availability.spreadAcrossZones
-              ? [
-                  {
-                    topologyKey: 'topology.kubernetes.io/zone',
-                    maxSkew: 1,
-                    whenUnsatisfiable: 'DoNotSchedule',
-                    labelSelector: { matchLabels: selectorLabels(c) },
-                  },
-                ]
-              : undefined,
-            initContainers: [
-              initMysql,
-              ...restoreInitContainers(c, {
-                data: pod.dataMount,
-                conf: pod.confMount,
-                tmp: pod.tmpMounts(),
-                securityContext: (image) => pod.securityContext(image),
-                resources: resources(c.resources.init),
-              }),
-              cloneMysql,
-              ...(exporter ? [exporter.initContainer] : []),
-            ],
-            containers: [mysql, sidecar, ...(exporter ? [exporter.container] : [])],
-            volumes: [...pod.volumes(), ...(exporter ? [exporter.volume] : [])],
-          },
+          spec: podSpec,
         },
         volumeClaimTemplates: [
           {

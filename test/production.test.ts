@@ -13,10 +13,11 @@ const ALL = ['init-mysql', 'clone-mysql', 'mysql', 'xtrabackup'];
 const script = (name: string) => container(pod, name).command[2] as string;
 
 describe('production: the objects', () => {
-  test('StorageClass, VolumeSnapshotClass, Namespace, ConfigMap, 3 Services, PDB, NetworkPolicy, StatefulSet, backups, monitoring', () => {
+  test('StorageClass, VolumeSnapshotClass, PriorityClass, Namespace, ConfigMap, 3 Services, PDB, NetworkPolicy, StatefulSet, backups, monitoring', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'StorageClass/mysql-gp3',
       'VolumeSnapshotClass/mysql-ebs-snapshots',
+      'PriorityClass/mysql-production',
       'Namespace/mysql-production',
       'ConfigMap/mysql-config',
       'Service/mysql',
@@ -258,8 +259,13 @@ describe('production: cloning', () => {
       ]),
     );
   });
-  test('no Argo CD tracking label among the common labels (Argo CD 2.x would overwrite it)', () => {
-    for (const o of objects) expect(o.metadata.labels?.['app.kubernetes.io/instance']).toBeUndefined();
+  test('app.kubernetes.io/instance is the StatefulSet name on every namespaced object, never in a selector', () => {
+    // Argo CD 3.x tracks by annotation (argocd.argoproj.io/tracking-id); with label tracking it rewrites
+    // only metadata labels, which is why the label must stay out of the (immutable) selectors.
+    for (const o of objects.filter((x) => x.metadata.namespace !== undefined)) {
+      expect(o.metadata.labels?.['app.kubernetes.io/instance']).toBe(sts.metadata.name);
+    }
+    expect(Object.keys(sts.spec.selector.matchLabels)).toEqual(['app']);
   });
 });
 

@@ -40,6 +40,10 @@ const KINDS: Record<string, [string, string]> = {
     'V1RoleBinding',
   ],
   'storage.k8s.io/v1/StorageClass': ['kubernetes-models/storage.k8s.io/v1/StorageClass', 'V1StorageClass'],
+  'scheduling.k8s.io/v1/PriorityClass': [
+    'kubernetes-models/scheduling.k8s.io/v1/PriorityClass',
+    'V1PriorityClass',
+  ],
   'policy/v1/PodDisruptionBudget': [
     'kubernetes-models/policy/v1/PodDisruptionBudget',
     'V1PodDisruptionBudget',

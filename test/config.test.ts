@@ -269,6 +269,36 @@ describe('validation: each rule names the field, the bad value and what is allow
       /^networkPolicy\.clients\[0\]\.namespace is "Apps"; expected a DNS-1123 label/,
     );
   });
+  test('fails if the PriorityClass value is above what a user-defined class may have', () => {
+    expect(problemFor({ 'priorityClass.value': 2_000_000_000 }, production)).toBe(
+      'priorityClass.value is 2000000000; expected a whole number from 0 to 1000000000',
+    );
+  });
+  test('fails if a PriorityClass to create is named system-* (reserved by Kubernetes)', () => {
+    expect(problemFor({ 'priorityClass.name': 'system-mysql' }, production)).toBe(
+      'priorityClass.name is "system-mysql"; starts with "system-", which is reserved for Kubernetes\' own classes: choose another name, or remove priorityClass.value to use an existing class',
+    );
+  });
+  test('accepts naming an existing class, system ones included, without creating it', () => {
+    expect(() =>
+      validateConfig(withChanges(production, { priorityClass: { name: 'system-cluster-critical' } })),
+    ).not.toThrow();
+  });
+  test('fails if a preemption policy is given for a class the stack does not create', () => {
+    expect(problemFor({ priorityClass: { name: 'db', preemptionPolicy: 'Never' } }, production)).toBe(
+      'priorityClass.preemptionPolicy is "Never"; applies only to a PriorityClass this stack creates: set priorityClass.value, or set it on your existing class',
+    );
+  });
+  test('fails if the preemption policy is unknown', () => {
+    expect(problemFor({ 'priorityClass.preemptionPolicy': 'Always' }, production)).toBe(
+      'priorityClass.preemptionPolicy is "Always"; expected one of "PreemptLowerPriority", "Never"',
+    );
+  });
+  test('fails if the PriorityClass name is not a DNS-1123 subdomain', () => {
+    expect(problemFor({ 'priorityClass.name': 'High_Priority' }, production)).toMatch(
+      /^priorityClass\.name is "High_Priority"; expected a DNS-1123 subdomain/,
+    );
+  });
   test('fails if the snapshot deletion policy is unknown', () => {
     expect(problemFor({ 'storage.snapshotClass.deletionPolicy': 'Keep' }, production)).toBe(
       'storage.snapshotClass.deletionPolicy is "Keep"; expected one of "Delete", "Retain"',

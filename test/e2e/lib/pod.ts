@@ -36,6 +36,8 @@ export interface ContainerStatus {
   ready: boolean;
   restartCount: number;
   running: boolean;
+  /** Liveness probes run, over every restart of the container. */
+  livenessRuns: number;
 }
 
 interface ProbeState {
@@ -47,6 +49,7 @@ interface ProbeState {
 class ContainerRuntime {
   proc?: ContainerProcess;
   restartCount = 0;
+  livenessRuns = 0;
   ready = false;
   startedAt = 0;
   attempt = 0;
@@ -125,6 +128,7 @@ export class Pod {
       ready: c.ready,
       restartCount: c.restartCount,
       running: !!c.proc?.running,
+      livenessRuns: c.livenessRuns,
     }));
   }
 
@@ -295,6 +299,7 @@ export class Pod {
         const result = probe.httpGet
           ? await this.httpGet(c.spec, probe.httpGet, timeout)
           : await proc.exec(probe.exec?.command ?? ['true'], timeout);
+        if (kind === 'liveness') c.livenessRuns++;
         if (!active || !proc.running) break;
         const ok = result.code === 0 && !result.timedOut;
         if (ok) {

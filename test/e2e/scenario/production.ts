@@ -382,6 +382,69 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         return `15 connections answered by ${seen.join(',')} (distinct: ${distinct.join(', ')}); COUNT(*) via mysql-read = ${rows}`;
       },
     },
+    {
+      id: 'sidecar-liveness-hung',
+      title:
+        "a hung backup server (mysql-2's socat stopped, a clone connected and waiting) fails the sidecar's liveness probe: the sidecar is restarted and serves again; the probe itself never started a backup",
+      run: async () => {
+        const pod = sts.pod(2);
+        const status = () => pod.statuses().find((s) => s.name === 'xtrabackup')!;
+        const before = status();
+        // A backup leaves mariabackup's progress lines ("[00] …", "completed OK!") in the sidecar's log (socat's
+        // SYSTEM: child writes to it); clones come from the primary, so mysql-2's sidecar has never served one,
+        // although its liveness probe ran all along.
+        const backupOutput = (p: Pod) =>
+          p
+            .logs('xtrabackup')
+            .split('\n')
+            .filter((l) => /\[\d\d\] |mariabackup|completed OK/.test(l));
+        const primaryBackupLines = backupOutput(sts.pod(0)).length; // the detector sees the clones mysql-0 served
+        const probesSoFar = before.livenessRuns;
+        if (probesSoFar < 3 || backupOutput(pod).length > 0 || primaryBackupLines === 0)
+          throw new Error(
+            `before: ${probesSoFar} liveness probes; mysql-2 backup output: ${backupOutput(pod).join(' | ')}; mysql-0 backup lines: ${primaryBackupLines}`,
+          );
+        const listener = containerProcesses(pod.container('xtrabackup').initPid)
+          .filter((p) => p.comm === 'socat')
+          .sort((a, b) => a.pid - b.pid)[0];
+        if (!listener) throw new Error('no socat in the sidecar');
+        process.kill(listener.pid, 'SIGSTOP');
+        const stoppedAt = Date.now();
+        // The kernel completes the handshake into the stopped listener's accept queue; nothing is ever accepted.
+        const clone = client.run(
+          [
+            'bash',
+            '-c',
+            `exec 3<>/dev/tcp/${host(2)}/3307 || exit 2; if IFS= read -r -n 1 -u 3 _; then echo got-data; else echo no-data; fi`,
+          ],
+          '',
+          90_000,
+        );
+        const readyWhileHung = pod.readyColumn;
+        const kill = await waitFor(
+          "the sidecar's liveness probe to kill it",
+          60_000,
+          async () =>
+            pod.events.find((e) => e.includes('liveness probe failed 3x: killing container xtrabackup')),
+          250,
+        );
+        const killSecs = ((Date.now() - stoppedAt) / 1000).toFixed(1);
+        const firstFailure =
+          pod.events.find((e) => /liveness probe of xtrabackup failed \(1x\)/.test(e)) ?? '';
+        const waited = await clone;
+        await waitFor(
+          'mysql-2 to be 2/2 again with a restarted sidecar',
+          60_000,
+          async () => pod.readyColumn === '2/2' && status().restartCount === before.restartCount + 1,
+          250,
+        );
+        const s2 = await replicaStatus(2);
+        if (s2.ioRunning !== 'Yes' || s2.sqlRunning !== 'Yes') throw new Error(fmtStatus(s2));
+        if (waited.stdout.trim() !== 'no-data')
+          throw new Error(`the waiting clone: ${waited.stdout} ${waited.stderr}`);
+        return `before: ${probesSoFar} liveness probes of mysql-2's sidecar and no backup output in its log (mysql-0's, which served the clones, has ${primaryBackupLines} lines); socat (pid ${listener.pid}) stopped, a clone connected: pod stayed ${readyWhileHung} (readiness cannot tell); ${firstFailure.replace(/^.*?: /, '')}; killed after ${killSecs}s (${kill.replace(/^.*?: /, '')}); restarts ${before.restartCount} -> ${status().restartCount}, mysql-2 ${pod.readyColumn}; the waiting clone got no data and was released (${waited.stdout.trim()}); ${fmtStatus(s2)}`;
+      },
+    },
     ...w.backupSteps,
     // MySQL 8.4 syntax, through the client's 8.4 shim (which rejects the removed SLAVE forms).
     ...monitoringSteps(w, h, { stop: 'STOP REPLICA SQL_THREAD', start: 'START REPLICA SQL_THREAD' }),

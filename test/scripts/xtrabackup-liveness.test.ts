@@ -24,14 +24,14 @@ describe('xtrabackup-liveness.sh (the sidecar liveness probe)', () => {
   beforeEach(() => {
     box = new ScriptSandbox();
     procNet = box.dir('proc-net');
-    ready = path.join(box.root, 'serving');
+    ready = path.join(box.root, 'replication-state');
     // Nothing but bash and fakes that record a call: the probe must use builtins only, and must never
     // connect to the backup port or start a backup.
     const onlyBash = box.dir('only-bash');
     fs.symlinkSync('/bin/bash', path.join(onlyBash, 'bash'));
     for (const tool of ['socat', 'xtrabackup', 'mysql', 'nc', 'ss', 'cat', 'grep', 'awk'])
       box.fake(tool, 'exit 0');
-    env = { PATH: `${path.join(box.root, 'bin')}:${onlyBash}`, PROC_NET: procNet, READY_FILE: ready };
+    env = { PATH: `${path.join(box.root, 'bin')}:${onlyBash}`, PROC_NET: procNet, STATE_FILE: ready };
   });
   afterEach(() => box.cleanup());
   const tables = (v4: string[], v6?: string[]) => {
@@ -44,7 +44,7 @@ describe('xtrabackup-liveness.sh (the sidecar liveness probe)', () => {
     return r;
   };
 
-  test('passes while the sidecar is still setting up (no READY_FILE), whatever the sockets say', () => {
+  test('passes while the sidecar is still setting up (no STATE_FILE), whatever the sockets say', () => {
     tables([]);
     const r = probe();
     expect(r.status).toBe(0);
@@ -110,11 +110,11 @@ describe('xtrabackup-liveness.sh (the sidecar liveness probe)', () => {
     }
   });
   test('reads the real /proc/net of this machine without error', () => {
-    // No READY_FILE → passes; with one, it parses the real tables (port 1 listens nowhere here).
-    const r = box.run(SCRIPT, { PATH: env.PATH, READY_FILE: ready, BACKUP_PORT: '1' });
+    // No STATE_FILE → passes; with one, it parses the real tables (port 1 listens nowhere here).
+    const r = box.run(SCRIPT, { PATH: env.PATH, STATE_FILE: ready, BACKUP_PORT: '1' });
     expect(r.status).toBe(0);
     fs.writeFileSync(ready, '');
-    const s = box.run(SCRIPT, { PATH: env.PATH, READY_FILE: ready, BACKUP_PORT: '1' });
+    const s = box.run(SCRIPT, { PATH: env.PATH, STATE_FILE: ready, BACKUP_PORT: '1' });
     expect([s.status, s.stderr.trim()]).toEqual([
       1,
       `xtrabackup-liveness: serving backups (${ready} exists) but nothing listens on port 1`,

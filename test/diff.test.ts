@@ -127,6 +127,21 @@ describe('npm run diff on real before/after pairs', () => {
     expect(r.stdout).toContain('WARNING: parameters of a StorageClass cannot be updated');
   });
 
+  test('a PriorityClass value change: WARNING (immutable); removing the class: WARNING (pods cannot be created)', () => {
+    const withClass = { ...workshop, priorityClass: { name: 'mysql-workshop', value: 1000 } };
+    const from = synthTo(withClass);
+    const r = runDiff({
+      distDir: from,
+      profiles: { workshop: { ...withClass, priorityClass: { name: 'mysql-workshop', value: 2000 } } },
+    });
+    expect(lines(r.stdout)).toContain('    value: 1000 → 2000');
+    expect(r.stdout).toContain(
+      'WARNING: value of a PriorityClass cannot be updated: the API server refuses it.',
+    );
+    const gone = runDiff({ distDir: from, profiles: { workshop } });
+    expect(gone.stdout).toContain('WARNING: removing the PriorityClass leaves running pods alone');
+  });
+
   test('a synth error: exit 2 with the synth message, no report', () => {
     const r = diffAgainst({ ...workshop, replicas: 0 });
     expect(r.exitCode).toBe(2);

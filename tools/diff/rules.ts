@@ -20,6 +20,8 @@
  * - PersistentVolumeClaim: ValidatePersistentVolumeClaimUpdate: "spec is immutable after creation except
  *   resources.requests and volumeAttributesClassName for bound claims"; the storage request cannot shrink.
  * - Deployment/DaemonSet/ReplicaSet apps/v1: spec.selector is immutable (pkg/registry/apps/*\/strategy.go).
+ * - PriorityClass: pkg/apis/scheduling/validation/validation.go, ValidatePriorityClassUpdate: "PriorityClass
+ *   does not allow updating name, value, and preemptionPolicy".
  * A Namespace (like any object) cannot be renamed: that shows up as an added and a removed object.
  */
 import type { Finding, FieldChange, Json, JsonObject, ObjectChange } from './diff-manifests';
@@ -84,6 +86,9 @@ export function findingsFor(c: Change): Finding[] {
       break;
     case 'storage.k8s.io/StorageClass':
       findings.push(...storageClass(c));
+      break;
+    case 'scheduling.k8s.io/PriorityClass':
+      findings.push(...priorityClass(c));
       break;
     case '/ConfigMap':
     case '/Secret':
@@ -208,6 +213,26 @@ function storageClass(c: Change): Finding[] {
       warning(
         `${f} of a StorageClass cannot be updated: the API server refuses it. Delete and re-create the ` +
           'StorageClass (existing volumes keep the settings they were created with).',
+      ),
+    );
+}
+
+function priorityClass(c: Change): Finding[] {
+  if (c.change === 'removed') {
+    return [
+      warning(
+        'removing the PriorityClass leaves running pods alone, but no pod that names it can be created again ' +
+          '(a restarted or rescheduled database pod stays missing) until it exists again.',
+      ),
+    ];
+  }
+  if (c.change !== 'changed') return [];
+  return touched(c.fields)
+    .filter((f) => f === 'value' || f === 'preemptionPolicy')
+    .map((f) =>
+      warning(
+        `${f} of a PriorityClass cannot be updated: the API server refuses it. Create a class under a new ` +
+          'name and point priorityClass.name at it (pods keep the priority they were created with).',
       ),
     );
 }

@@ -204,6 +204,14 @@ describe('production is held to the strict bar', () => {
   });
 });
 
+describe('dist/argocd (the Applications, outside the synced folders)', () => {
+  test('no check applies to an Application, and none fails', () => {
+    const a = audit(resourcesFromPath(path.join(DIST, 'argocd')), conf, checks);
+    expect(a.findings).toEqual([]);
+    expect(a.score).toBe(100);
+  });
+});
+
 describe('exemptions are written only while their reason holds', () => {
   const synth = (changes: Record<string, unknown>) => {
     const { objects } = synthStack(withChanges(production, changes));

@@ -6,6 +6,7 @@ import * as k8s from '../imports/k8s';
 import { ResolvedBackupConfig } from './backup-config';
 import { ResolvedConfig, ResourcesConfig } from './config';
 import { parseQuantity } from './config';
+import { polarisExemptions } from './policy-checks';
 
 /** The backup scripts, real files under `charts/scripts/backup/`, read at synth time. */
 export type BackupScriptName = 'backup-to-s3' | 'restore-from-s3' | 'restore-mysqld' | 'volume-snapshot';
@@ -71,6 +72,16 @@ export class BackupChart extends Chart {
     if (!c.credentials) throw new Error(`profile "${c.profile}": backups need credentials`);
     const names = backupNames(c);
     const labels = (app?: string) => ({ ...c.labels, app: app ?? c.name });
+    // Polaris' exemptions for a CronJob, written only while their reasons hold (README, "Policy checks").
+    const exemptions = (name: string, app: string, job: k8s.PodSpec) => {
+      const a = polarisExemptions(job, {
+        name,
+        labels: labels(app),
+        instance: c.name,
+        ingressDeniedByNetworkPolicy: c.networkPolicy !== undefined,
+      });
+      return Object.keys(a).length > 0 ? a : undefined;
+    };
 
     this.serviceAccount = new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: {
@@ -111,29 +122,33 @@ export class BackupChart extends Chart {
       securityContext: containerSecurityContext(),
       resources: resources(b.resources),
     };
+    const backupPod = podSpec(
+      c,
+      names.serviceAccount,
+      [backup],
+      [
+        {
+          name: 'credentials',
+          secret: {
+            secretName: c.credentials.secretName,
+            defaultMode: 0o440,
+            items: [{ key: 'replication-password', path: 'replication-password' }],
+          },
+        },
+        { name: 'tmp', emptyDir: {} },
+      ],
+    );
     this.backupCronJob = new k8s.KubeCronJob(this, 'backup', {
-      metadata: { name: names.backupCronJob, namespace: c.namespace, labels: labels(names.backupPodApp) },
+      metadata: {
+        name: names.backupCronJob,
+        namespace: c.namespace,
+        labels: labels(names.backupPodApp),
+        annotations: exemptions(names.backupCronJob, names.backupPodApp, backupPod),
+      },
       spec: cronJobSpec(b.schedule, {
         // One retry: a replica restarting mid-stream is worth a second try; each try is its own folder.
         backoffLimit: 1,
-        template: {
-          metadata: { labels: labels(names.backupPodApp) },
-          spec: podSpec(
-            names.serviceAccount,
-            [backup],
-            [
-              {
-                name: 'credentials',
-                secret: {
-                  secretName: c.credentials.secretName,
-                  defaultMode: 0o440,
-                  items: [{ key: 'replication-password', path: 'replication-password' }],
-                },
-              },
-              { name: 'tmp', emptyDir: {} },
-            ],
-          ),
-        },
+        template: { metadata: { labels: labels(names.backupPodApp) }, spec: backupPod },
       }),
     });
 
@@ -173,38 +188,42 @@ export class BackupChart extends Chart {
         // mysqld on the restored data: the same memory as the database's own container.
         resources: resources(c.resources.mysql),
       };
+      const drillPod: k8s.PodSpec = {
+        ...podSpec(
+          c,
+          names.serviceAccount,
+          [check],
+          [
+            {
+              name: scratch,
+              // A temporary claim from the stack's StorageClass, deleted with the pod.
+              ephemeral: {
+                volumeClaimTemplate: {
+                  metadata: { labels: labels(names.drillPodApp) },
+                  spec: {
+                    accessModes: ['ReadWriteOnce'],
+                    storageClassName: c.storage.storageClassName,
+                    resources: { requests: { storage: k8s.Quantity.fromString(drill.scratchSize) } },
+                  },
+                },
+              },
+            },
+            { name: 'tmp', emptyDir: {} },
+          ],
+        ),
+        initContainers: [fetch],
+      };
       this.drillCronJob = new k8s.KubeCronJob(this, 'restore-drill', {
-        metadata: { name: names.drillCronJob, namespace: c.namespace, labels: labels(names.drillPodApp) },
+        metadata: {
+          name: names.drillCronJob,
+          namespace: c.namespace,
+          labels: labels(names.drillPodApp),
+          annotations: exemptions(names.drillCronJob, names.drillPodApp, drillPod),
+        },
         spec: cronJobSpec(drill, {
           // A drill that fails must alert, not retry until it passes.
           backoffLimit: 0,
-          template: {
-            metadata: { labels: labels(names.drillPodApp) },
-            spec: {
-              ...podSpec(
-                names.serviceAccount,
-                [check],
-                [
-                  {
-                    name: scratch,
-                    // A temporary claim from the stack's StorageClass, deleted with the pod.
-                    ephemeral: {
-                      volumeClaimTemplate: {
-                        metadata: { labels: labels(names.drillPodApp) },
-                        spec: {
-                          accessModes: ['ReadWriteOnce'],
-                          storageClassName: c.storage.storageClassName,
-                          resources: { requests: { storage: k8s.Quantity.fromString(drill.scratchSize) } },
-                        },
-                      },
-                    },
-                  },
-                  { name: 'tmp', emptyDir: {} },
-                ],
-              ),
-              initContainers: [fetch],
-            },
-          },
+          template: { metadata: { labels: labels(names.drillPodApp) }, spec: drillPod },
         }),
       });
     }
@@ -375,6 +394,7 @@ function cronJobSpec(
 
 /** A restricted (Pod Security Standards) pod running once as uid/gid 999. */
 function podSpec(
+  c: ResolvedConfig,
   serviceAccountName: string,
   containers: k8s.Container[],
   volumes: k8s.Volume[],
@@ -382,6 +402,8 @@ function podSpec(
   return {
     serviceAccountName,
     automountServiceAccountToken: false,
+    // The database's PriorityClass: a backup or drill that cannot be scheduled misses its RPO check.
+    priorityClassName: c.priorityClass?.name,
     restartPolicy: 'Never',
     securityContext: {
       runAsNonRoot: true,

@@ -71,9 +71,22 @@ export class PolicyChart extends Chart {
         });
       // Restoring mysql-0 reads S3 and gets credentials from STS (IRSA) or the EKS Pod Identity agent.
       // S3 and STS have no fixed addresses a NetworkPolicy could name: HTTPS to anywhere.
-      const restoreEgress: k8s.NetworkPolicyEgressRule[] = c.restore
-        ? [{ ports: [tcp(443)] }, { to: [{ ipBlock: { cidr: '169.254.170.23/32' } }], ports: [tcp(80)] }]
-        : [];
+      const awsEgress: k8s.NetworkPolicyEgressRule[] = [
+        { ports: [tcp(443)] },
+        { to: [{ ipBlock: { cidr: '169.254.170.23/32' } }], ports: [tcp(80)] },
+      ];
+      const dnsEgress: k8s.NetworkPolicyEgressRule = {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+            podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+          },
+        ],
+        ports: [
+          { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
+          { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
+        ],
+      };
       // Prometheus scrapes the exporter sidecar (charts/exporter.ts) on its metrics port only.
       const m = c.monitoring;
       if (m.exporter && m.scrapers.length > 0) {
@@ -90,22 +103,33 @@ export class PolicyChart extends Chart {
           ingress,
           egress: [
             { to: peers, ports: [tcp(c.mysqlPort), tcp(c.backupPort)] },
-            {
-              to: [
-                {
-                  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-                  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-                },
-              ],
-              ports: [
-                { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
-                { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
-              ],
-            },
-            ...restoreEgress,
+            dnsEgress,
+            ...(c.restore ? awsEgress : []),
           ],
         },
       });
+
+      // The backup and restore-drill pods accept no connection; they reach DNS, S3 and the credentials
+      // service (STS over HTTPS, or the EKS Pod Identity agent), and the backup job the database pods.
+      if (c.backup) {
+        const names = backupNames(c);
+        const jobs: [string, k8s.NetworkPolicyEgressRule[]][] = [
+          [names.backupPodApp, [{ to: peers, ports: [tcp(c.mysqlPort), tcp(c.backupPort)] }]],
+          ...(c.backup.restoreDrill
+            ? [[names.drillPodApp, []] as [string, k8s.NetworkPolicyEgressRule[]]]
+            : []),
+        ];
+        for (const [app, extra] of jobs) {
+          new k8s.KubeNetworkPolicy(this, `${app}-network-policy`, {
+            metadata: { name: app, namespace: c.namespace, labels: { ...c.labels, app } },
+            spec: {
+              podSelector: { matchLabels: { app } },
+              policyTypes: ['Ingress', 'Egress'],
+              egress: [...extra, dnsEgress, ...awsEgress],
+            },
+          });
+        }
+      }
     }
   }
 }

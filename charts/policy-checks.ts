@@ -77,18 +77,63 @@ function sensitiveEnvExemption(pod: k8s.PodSpec): string | undefined {
     }
   }
   if (flagged.length === 0) return undefined;
+  const names = [...new Set(flagged)];
+  return names.length === 1
+    ? `${names[0]} holds the path of a file in the Secret volume, not a secret: the script reads the password from it.`
+    : `${names.join(', ')} hold paths of files in the Secret volume, not secrets: the scripts and the mysql ` +
+        'image read the passwords from those files.';
+}
+
+/** What the checks on a controller other than the stack's StatefulSet need to know about it. */
+export interface ComponentFacts {
+  /** The controller's metadata. */
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The stack instance (its StatefulSet's name), which `app.kubernetes.io/instance` names. */
+  readonly instance: string;
+  /**
+   * A NetworkPolicy of this stack selects the pods by their `app` label, with policy types Ingress and
+   * Egress, egress rules and no ingress rule: nothing may connect to them.
+   */
+  readonly ingressDeniedByNetworkPolicy: boolean;
+}
+
+/**
+ * metadataAndInstanceMismatched: Polaris wants each controller's `app.kubernetes.io/instance` to be its
+ * own name. The label names the instance of the application (Kubernetes' recommended labels), which a
+ * component such as a backup CronJob shares with the StatefulSet.
+ */
+function instanceExemption(f: ComponentFacts): string | undefined {
+  if (f.name === f.instance || f.labels['app.kubernetes.io/instance'] !== f.instance) return undefined;
   return (
-    `${[...new Set(flagged)].join(', ')} hold paths of files in the Secret volume, not secrets: the ` +
-    'scripts and the mysql image read the passwords from those files.'
+    `app.kubernetes.io/instance names the instance this ${f.name} belongs to (${f.instance}, its ` +
+    "StatefulSet), as Kubernetes' recommended labels define it; Polaris expects every controller to be its own instance."
   );
 }
 
-/** The exemption annotations (and their reasons) for a controller with this pod spec; {} when none apply. */
-export function polarisExemptions(pod: k8s.PodSpec): Record<string, string> {
+/**
+ * missingNetworkPolicy: Polaris requires a NetworkPolicy with at least one ingress rule. Pods that accept
+ * no connection at all get one that denies every ingress (no rule), which its schema cannot express.
+ */
+function denyAllIngressExemption(f: ComponentFacts): string | undefined {
+  if (!f.ingressDeniedByNetworkPolicy) return undefined;
+  return (
+    `The NetworkPolicy ${f.labels.app} selects these pods and denies all ingress (they accept no ` +
+    'connection) and limits egress; Polaris counts only a policy with an ingress rule.'
+  );
+}
+
+/**
+ * The exemption annotations (and their reasons) for a controller with this pod spec; {} when none apply.
+ * `component` describes a controller other than the StatefulSet (a backup CronJob).
+ */
+export function polarisExemptions(pod: k8s.PodSpec, component?: ComponentFacts): Record<string, string> {
   const out: Record<string, string> = {};
   const reasons: Record<string, string | undefined> = {
     pullPolicyNotAlways: pullPolicyExemption(pod),
     sensitiveContainerEnvVar: sensitiveEnvExemption(pod),
+    metadataAndInstanceMismatched: component && instanceExemption(component),
+    missingNetworkPolicy: component && denyAllIngressExemption(component),
   };
   for (const [check, reason] of Object.entries(reasons)) {
     if (reason === undefined) continue;

@@ -30,7 +30,12 @@ const checks = loadChecks();
 const conf = loadDefaultConfig();
 const EXEMPTION = /^polaris\.fairwinds\.com\/(.+)-exempt$/;
 /** The only checks a profile may exempt, each for a reason the tests below verify. */
-const EXEMPTIBLE = ['pullPolicyNotAlways', 'sensitiveContainerEnvVar'];
+const EXEMPTIBLE = [
+  'pullPolicyNotAlways',
+  'sensitiveContainerEnvVar',
+  'metadataAndInstanceMismatched',
+  'missingNetworkPolicy',
+];
 const README = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 
 const failures = (findings: readonly Finding[]) => findings.filter((f) => !f.success);
@@ -76,15 +81,18 @@ function pinned(ref: string): boolean {
   return colon >= 0 && !/^(latest|\d+|\d+\.\d+)$/.test(last.slice(colon + 1));
 }
 
-/** Why each exempted finding is a false positive; throws with the container and reason if it is not. */
-const JUSTIFY: Record<string, (pod: k8s.PodSpec, container: k8s.Container) => void> = {
-  pullPolicyNotAlways: (_pod, c) => {
+/** Why each exempted finding is a false positive; throws with the object and reason if it is not. */
+const JUSTIFY: Record<string, (r: Resource, f: Finding, all: readonly Resource[]) => void> = {
+  pullPolicyNotAlways: (r, f) => {
+    const c = containerOf(r, f);
     if (c.imagePullPolicy !== 'IfNotPresent' || !pinned(c.image!))
       throw new Error(
-        `${c.name}: ${c.image} with ${c.imagePullPolicy} is not a pinned image pulled IfNotPresent`,
+        `${f.where}: ${c.image} with ${c.imagePullPolicy} is not a pinned image pulled IfNotPresent`,
       );
   },
-  sensitiveContainerEnvVar: (pod, c) => {
+  sensitiveContainerEnvVar: (r, f) => {
+    const pod = r.podSpec as unknown as k8s.PodSpec;
+    const c = containerOf(r, f);
     // Which variables Polaris flags: its own check, run on the container with one variable at a time.
     const flagged = (c.env ?? []).filter((e) => {
       const one = { ...c, env: [e] };
@@ -110,11 +118,49 @@ const JUSTIFY: Record<string, (pod: k8s.PodSpec, container: k8s.Container) => vo
       const ok = e.name.endsWith('_FILE') && secretDirs.some((d) => e.value!.startsWith(`${d}/`));
       if (!ok)
         throw new Error(
-          `${c.name}: ${e.name}=${e.value} is not the path of a file in a mounted Secret volume`,
+          `${f.where}: ${e.name}=${e.value} is not the path of a file in a mounted Secret volume`,
         );
     }
   },
+  metadataAndInstanceMismatched: (r, f, all) => {
+    // A component of the instance: the label names the profile's StatefulSet, not this controller.
+    const instance = (r.object.metadata as { labels?: Record<string, string> }).labels?.[
+      'app.kubernetes.io/instance'
+    ];
+    const sts = all.filter((o) => o.kind === 'StatefulSet');
+    if (r.kind === 'StatefulSet' || sts.length !== 1 || instance !== sts[0].name)
+      throw new Error(`${f.where}: instance label ${instance} does not name the stack's StatefulSet`);
+  },
+  missingNetworkPolicy: (r, f, all) => {
+    // Pods that accept no connection, under a NetworkPolicy that denies all ingress and limits egress.
+    const app = (r.podTemplate?.metadata as { labels?: Record<string, string> } | undefined)?.labels?.app;
+    const policies = all.filter((o) => {
+      const spec = o.object.spec as k8s.NetworkPolicySpec | undefined;
+      return (
+        o.kind === 'NetworkPolicy' &&
+        o.namespace === r.namespace &&
+        spec?.podSelector.matchLabels?.app === app &&
+        spec?.policyTypes?.includes('Ingress') &&
+        spec?.policyTypes?.includes('Egress') &&
+        (spec?.ingress ?? []).length === 0 &&
+        (spec?.egress ?? []).length > 0
+      );
+    });
+    if (!app || policies.length !== 1)
+      throw new Error(`${f.where}: no deny-all-ingress NetworkPolicy selects app=${app}`);
+    const pod = r.podSpec as unknown as k8s.PodSpec;
+    for (const c of [...(pod.initContainers ?? []), ...pod.containers])
+      if ((c.ports ?? []).length > 0)
+        throw new Error(`${f.where}: ${c.name} declares ports, so it accepts connections`);
+  },
 };
+
+function containerOf(r: Resource, f: Finding): k8s.Container {
+  const pod = r.podSpec as unknown as k8s.PodSpec;
+  const c = [...(pod.initContainers ?? []), ...pod.containers].find((x) => x.name === f.container);
+  if (!c) throw new Error(`${f.where}: no such container`);
+  return c;
+}
 
 describe.each(Object.keys(PROFILES))('Polaris over dist/%s', (profile) => {
   const resources = resourcesFromPath(path.join(DIST, profile));
@@ -154,14 +200,10 @@ describe.each(Object.keys(PROFILES))('Polaris over dist/%s', (profile) => {
       const exempted = Object.keys(r.annotations)
         .filter((k) => EXEMPTION.test(k))
         .map((k) => k.match(EXEMPTION)![1]);
-      const pod = r.podSpec as unknown as k8s.PodSpec;
       for (const check of exempted) {
         const hidden = failures(bare.findings).filter((f) => f.name === r.name && f.check === check);
         expect(hidden.length).toBeGreaterThan(0);
-        for (const f of hidden) {
-          const c = [...(pod.initContainers ?? []), ...pod.containers].find((x) => x.name === f.container)!;
-          JUSTIFY[check](pod, c);
-        }
+        for (const f of hidden) JUSTIFY[check](r, f, resources);
       }
     }
   });
@@ -226,14 +268,22 @@ describe('exemptions are written only while their reason holds', () => {
     return { sts, failing: failing.map((f) => `${f.check} ${f.where}`) };
   };
 
-  test('a floating tag loses the pull-policy exemption, and Polaris reports every container that uses it', () => {
-    const { sts, failing } = synth({ 'images.mysql': 'mysql:8.4' });
+  test('a floating tag loses the pull-policy exemption, and Polaris reports every container of each pod that uses it', () => {
+    const { objects, failing } = synth({ 'images.mysql': 'mysql:8.4' });
+    const sts = only(objects, 'StatefulSet', 'mysql');
     expect(sts.metadata.annotations[exemptAnnotation('pullPolicyNotAlways')]).toBeUndefined();
-    expect(failing).toEqual(
-      ['init-mysql', 'clone-mysql', 'mysql', 'xtrabackup'].map(
-        (c) => `pullPolicyNotAlways StatefulSet/mysql:${c}`,
-      ),
-    );
+    const expected = objects
+      .map((o) => toResource(o))
+      .filter((r) => r.podSpec)
+      .flatMap((r) => {
+        const pod = r.podSpec as unknown as k8s.PodSpec;
+        const all = [...(pod.initContainers ?? []), ...pod.containers];
+        return all.some((c) => c.image === 'mysql:8.4')
+          ? all.map((c) => `pullPolicyNotAlways ${r.kind}/${r.name}:${c.name}`)
+          : [];
+      });
+    expect(expected).toContain('pullPolicyNotAlways StatefulSet/mysql:xtrabackup');
+    expect(failing).toEqual(expected);
   });
   test('pull policy Always needs no exemption', () => {
     const { sts, failing } = synth({ 'images.pullPolicy': 'Always' });

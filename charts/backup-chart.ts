@@ -6,6 +6,7 @@ import * as k8s from '../imports/k8s';
 import { ResolvedBackupConfig } from './backup-config';
 import { ResolvedConfig, ResourcesConfig } from './config';
 import { parseQuantity } from './config';
+import { jobNetworkPolicies } from './policy-chart';
 import { polarisExemptions } from './policy-checks';
 
 /** The backup scripts, real files under `charts/scripts/backup/`, read at synth time. */
@@ -73,12 +74,13 @@ export class BackupChart extends Chart {
     const names = backupNames(c);
     const labels = (app?: string) => ({ ...c.labels, app: app ?? c.name });
     // Polaris' exemptions for a CronJob, written only while their reasons hold (README, "Policy checks").
-    const exemptions = (name: string, app: string, job: k8s.PodSpec) => {
+    const exemptions = (name: string, app: string, job: k8s.PodSpec, apiAccess?: string) => {
       const a = polarisExemptions(job, {
         name,
         labels: labels(app),
         instance: c.name,
-        ingressDeniedByNetworkPolicy: c.networkPolicy !== undefined,
+        ingressDeniedByNetworkPolicy: jobNetworkPolicies(c).some(([, a]) => a === app),
+        apiAccess,
       });
       return Object.keys(a).length > 0 ? a : undefined;
     };
@@ -280,6 +282,7 @@ export class BackupChart extends Chart {
         resources: resources(b.resources),
       };
       const spec = podSpec(
+        c,
         names.snapshots,
         [snapshot],
         [
@@ -294,15 +297,21 @@ export class BackupChart extends Chart {
           { name: 'tmp', emptyDir: {} },
         ],
       );
+      const snapshotPod: k8s.PodSpec = { ...spec, automountServiceAccountToken: true };
       this.snapshotCronJob = new k8s.KubeCronJob(this, 'volume-snapshot', {
-        metadata: meta,
+        metadata: {
+          ...meta,
+          annotations: exemptions(
+            names.snapshots,
+            names.snapshots,
+            snapshotPod,
+            'It creates, lists and deletes VolumeSnapshots through the Kubernetes API',
+          ),
+        },
         spec: cronJobSpec(vs, {
           // No retry: a retry would stop the SQL thread again; the next run is the retry.
           backoffLimit: 0,
-          template: {
-            metadata: { labels: labels(names.snapshots) },
-            spec: { ...spec, automountServiceAccountToken: true },
-          },
+          template: { metadata: { labels: labels(names.snapshots) }, spec: snapshotPod },
         }),
       });
     }

@@ -109,27 +109,44 @@ export class PolicyChart extends Chart {
         },
       });
 
-      // The backup and restore-drill pods accept no connection; they reach DNS, S3 and the credentials
-      // service (STS over HTTPS, or the EKS Pod Identity agent), and the backup job the database pods.
-      if (c.backup) {
-        const names = backupNames(c);
-        const jobs: [string, k8s.NetworkPolicyEgressRule[]][] = [
-          [names.backupPodApp, [{ to: peers, ports: [tcp(c.mysqlPort), tcp(c.backupPort)] }]],
-          ...(c.backup.restoreDrill
-            ? [[names.drillPodApp, []] as [string, k8s.NetworkPolicyEgressRule[]]]
-            : []),
-        ];
-        for (const [app, extra] of jobs) {
-          new k8s.KubeNetworkPolicy(this, `${app}-network-policy`, {
-            metadata: { name: app, namespace: c.namespace, labels: { ...c.labels, app } },
-            spec: {
-              podSelector: { matchLabels: { app } },
-              policyTypes: ['Ingress', 'Egress'],
-              egress: [...extra, dnsEgress, ...awsEgress],
-            },
-          });
-        }
+      // The job pods accept no connection (no ingress rule: all denied); their egress, by job.
+      const mysql = (...ports: number[]): k8s.NetworkPolicyEgressRule => ({
+        to: peers,
+        ports: ports.map(tcp),
+      });
+      const egress: Record<JobApp, k8s.NetworkPolicyEgressRule[]> = {
+        // S3, and the credentials service: STS over HTTPS, or the EKS Pod Identity agent.
+        backup: [mysql(c.mysqlPort, c.backupPort), dnsEgress, ...awsEgress],
+        drill: [dnsEgress, ...awsEgress],
+        // The Kubernetes API server: HTTPS, at the cluster's addresses (not known here).
+        snapshots: [mysql(c.mysqlPort), dnsEgress, { ports: [tcp(443)] }],
+      };
+      for (const [job, app] of jobNetworkPolicies(c)) {
+        new k8s.KubeNetworkPolicy(this, `${app}-network-policy`, {
+          metadata: { name: app, namespace: c.namespace, labels: { ...c.labels, app } },
+          spec: {
+            podSelector: { matchLabels: { app } },
+            policyTypes: ['Ingress', 'Egress'],
+            egress: egress[job],
+          },
+        });
       }
     }
   }
+}
+
+type JobApp = 'backup' | 'drill' | 'snapshots';
+
+/**
+ * The job pods (by their `app` label) that get a NetworkPolicy of their own: every job of the stack, when
+ * the stack has NetworkPolicies (`networkPolicy`). The backup chart asks this before it exempts a job from
+ * Polaris' missingNetworkPolicy.
+ */
+export function jobNetworkPolicies(c: ResolvedConfig): [JobApp, string][] {
+  if (c.networkPolicy === undefined || !c.backup) return [];
+  const names = backupNames(c);
+  const out: [JobApp, string][] = [['backup', names.backupPodApp]];
+  if (c.backup.restoreDrill) out.push(['drill', names.drillPodApp]);
+  if (c.backup.volumeSnapshots && c.storage.snapshotClass) out.push(['snapshots', names.snapshots]);
+  return out;
 }

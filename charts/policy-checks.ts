@@ -96,6 +96,12 @@ export interface ComponentFacts {
    * Egress, egress rules and no ingress rule: nothing may connect to them.
    */
   readonly ingressDeniedByNetworkPolicy: boolean;
+  /**
+   * What the pods do with the Kubernetes API, when they need their ServiceAccount token: the pods' own
+   * ServiceAccount is bound to a namespaced Role allowing only that.
+   * @default - they need no token
+   */
+  readonly apiAccess?: string;
 }
 
 /**
@@ -124,6 +130,18 @@ function denyAllIngressExemption(f: ComponentFacts): string | undefined {
 }
 
 /**
+ * automountServiceAccountToken: a pod that calls the Kubernetes API needs its token. Exempt only a pod that
+ * says what it does with it (`apiAccess`) and mounts it.
+ */
+function apiTokenExemption(pod: k8s.PodSpec, f: ComponentFacts): string | undefined {
+  if (f.apiAccess === undefined || pod.automountServiceAccountToken !== true) return undefined;
+  return (
+    `${f.apiAccess}: it needs its ServiceAccount's token, and its ServiceAccount ${pod.serviceAccountName} is ` +
+    'bound to a Role of this namespace that allows only that.'
+  );
+}
+
+/**
  * The exemption annotations (and their reasons) for a controller with this pod spec; {} when none apply.
  * `component` describes a controller other than the StatefulSet (a backup CronJob).
  */
@@ -134,6 +152,7 @@ export function polarisExemptions(pod: k8s.PodSpec, component?: ComponentFacts):
     sensitiveContainerEnvVar: sensitiveEnvExemption(pod),
     metadataAndInstanceMismatched: component && instanceExemption(component),
     missingNetworkPolicy: component && denyAllIngressExemption(component),
+    automountServiceAccountToken: component && apiTokenExemption(pod, component),
   };
   for (const [check, reason] of Object.entries(reasons)) {
     if (reason === undefined) continue;

@@ -151,7 +151,7 @@ describe('restore.from', () => {
     expect(sts.serviceAccountName).toBe('mysql-backup');
   });
   test('the NetworkPolicy lets the pods reach S3/STS (HTTPS) and the Pod Identity agent', () => {
-    const egress = only(restored, 'NetworkPolicy').spec.egress;
+    const egress = only(restored, 'NetworkPolicy', 'mysql').spec.egress;
     expect(egress).toContainEqual({ ports: [{ protocol: 'TCP', port: 443 }] });
     expect(egress).toContainEqual({
       to: [{ ipBlock: { cidr: '169.254.170.23/32' } }],

@@ -35,6 +35,7 @@ const EXEMPTIBLE = [
   'sensitiveContainerEnvVar',
   'metadataAndInstanceMismatched',
   'missingNetworkPolicy',
+  'automountServiceAccountToken',
 ];
 const README = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 
@@ -155,6 +156,30 @@ const JUSTIFY: Record<string, (r: Resource, f: Finding, all: readonly Resource[]
   },
 };
 
+JUSTIFY.automountServiceAccountToken = (r, f, all) => {
+  // A pod that uses the API, with its own ServiceAccount bound only to namespaced Roles of narrow rules.
+  const sa = (r.podSpec as unknown as k8s.PodSpec).serviceAccountName;
+  const bindings = all.filter(
+    (o) =>
+      ['RoleBinding', 'ClusterRoleBinding'].includes(o.kind) &&
+      ((o.object.subjects as k8s.Subject[] | undefined) ?? []).some(
+        (x) => x.kind === 'ServiceAccount' && x.name === sa,
+      ),
+  );
+  if (!sa || bindings.length === 0) throw new Error(`${f.where}: ServiceAccount ${sa} is bound to nothing`);
+  for (const b of bindings) {
+    const ref = b.object.roleRef as k8s.RoleRef;
+    const role = all.find((o) => o.kind === 'Role' && o.name === ref.name && o.namespace === b.namespace);
+    if (b.kind !== 'RoleBinding' || ref.kind !== 'Role' || !role)
+      throw new Error(`${f.where}: ${b.kind}/${b.name} grants more than a namespaced Role of the stack`);
+    for (const rule of (role.object.rules as k8s.PolicyRule[]) ?? []) {
+      const all3 = [...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...rule.verbs];
+      if (all3.includes('*') || (rule.apiGroups ?? []).includes(''))
+        throw new Error(`${f.where}: Role ${role.name} allows ${JSON.stringify(rule)}`);
+    }
+  }
+};
+
 function containerOf(r: Resource, f: Finding): k8s.Container {
   const pod = r.podSpec as unknown as k8s.PodSpec;
   const c = [...(pod.initContainers ?? []), ...pod.containers].find((x) => x.name === f.container);
@@ -265,7 +290,7 @@ describe('exemptions are written only while their reason holds', () => {
         checks,
       ).findings,
     );
-    return { sts, failing: failing.map((f) => `${f.check} ${f.where}`) };
+    return { objects, sts, failing: failing.map((f) => `${f.check} ${f.where}`) };
   };
 
   test('a floating tag loses the pull-policy exemption, and Polaris reports every container of each pod that uses it', () => {

@@ -12,9 +12,9 @@ export const workshop: MysqlStackConfig = {
   replicas: 2,
   flavor: 'mysql57',
   images: {
-    mysql: 'mysql:5.7',
+    mysql: 'mysql:5.7.44',
     // gcr.io/google-samples/xtrabackup:1.0 is a schema-1 image on a registry that no longer exists.
-    xtrabackup: 'percona/percona-xtrabackup:2.4',
+    xtrabackup: 'percona/percona-xtrabackup:2.4.29',
   },
   storage: {
     storageClassName: 'mysql-gp2',
@@ -67,8 +67,8 @@ export const production: MysqlStackConfig = {
   replicas: 3,
   flavor: 'mysql84',
   images: {
-    mysql: 'mysql:8.4',
-    xtrabackup: 'percona/percona-xtrabackup:8.4',
+    mysql: 'mysql:8.4.10',
+    xtrabackup: 'percona/percona-xtrabackup:8.4.0-6.1',
   },
   storage: {
     storageClassName: 'mysql-gp3',

@@ -41,6 +41,8 @@ function diffAgainst(config: MysqlStackConfig) {
 }
 
 const lines = (text: string) => text.split('\n');
+/** The workshop's image pinned further, by digest: a change that rolls the pods. */
+const DIGEST_PIN = `mysql:5.7.44@sha256:${'a'.repeat(64)}`;
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diff-test-'));
@@ -78,12 +80,12 @@ describe('npm run diff on real before/after pairs', () => {
   });
 
   test('image change: the container path keyed by name, and the pod-roll NOTE', () => {
-    const r = diffAgainst({ ...workshop, images: { ...workshop.images, mysql: 'mysql:5.7.44' } });
+    const r = diffAgainst({ ...workshop, images: { ...workshop.images, mysql: DIGEST_PIN } });
     expect(r.exitCode).toBe(1);
     const out = lines(r.stdout);
-    expect(out).toContain('    spec.template.spec.containers[mysql].image: "mysql:5.7" → "mysql:5.7.44"');
+    expect(out).toContain(`    spec.template.spec.containers[mysql].image: "mysql:5.7.44" → "${DIGEST_PIN}"`);
     expect(out).toContain(
-      '    spec.template.spec.initContainers[init-mysql].image: "mysql:5.7" → "mysql:5.7.44"',
+      `    spec.template.spec.initContainers[init-mysql].image: "mysql:5.7.44" → "${DIGEST_PIN}"`,
     );
     expect(r.stdout).toContain('NOTE: spec.template changed: every database pod is re-created');
     expect(r.stdout).not.toContain('WARNING');
@@ -373,11 +375,11 @@ describe('npm run diff reviews what a pull request changes', () => {
     git('checkout', '-q', '-b', 'feature');
     commitDist(three, 'change: 3 replicas');
     git('checkout', '-q', 'main');
-    commitDist({ ...workshop, images: { ...workshop.images, mysql: 'mysql:5.7.44' } }, 'main moved on');
+    commitDist({ ...workshop, images: { ...workshop.images, mysql: DIGEST_PIN } }, 'main moved on');
     git('checkout', '-q', 'feature');
     const r = review(three);
     expect(r.stdout).toContain('spec.replicas: 2 → 3');
-    expect(r.stdout).not.toContain('mysql:5.7.44');
+    expect(r.stdout).not.toContain(DIGEST_PIN);
   });
 
   test('--base REF: against dist/ as committed at that revision', () => {

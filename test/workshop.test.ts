@@ -118,7 +118,7 @@ describe('workshop StatefulSet (seed: mysql-statefulset.yaml)', () => {
 
   test('mysql: port 3306, empty root password allowed (the walkthrough connects without one)', () => {
     const mysql = container(pod, 'mysql');
-    expect(mysql.image).toBe('mysql:5.7');
+    expect(mysql.image).toBe('mysql:5.7.44');
     expect(mysql.ports).toEqual([{ name: 'mysql', containerPort: 3306 }]);
     expect(mysql.env).toEqual([{ name: 'MYSQL_ALLOW_EMPTY_PASSWORD', value: '1' }]);
     expect(mysql.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' } });
@@ -264,8 +264,8 @@ describe("fixes to the seed for today's EKS", () => {
   });
 
   test('maintained XtraBackup image instead of the gone gcr.io/google-samples/xtrabackup:1.0, socat instead of ncat', () => {
-    expect(container(pod, 'clone-mysql').image).toBe('percona/percona-xtrabackup:2.4');
-    expect(container(pod, 'xtrabackup').image).toBe('percona/percona-xtrabackup:2.4');
+    expect(container(pod, 'clone-mysql').image).toBe('percona/percona-xtrabackup:2.4.29');
+    expect(container(pod, 'xtrabackup').image).toBe('percona/percona-xtrabackup:2.4.29');
     expect(JSON.stringify(objects)).not.toMatch(/gcr\.io|ncat/);
     expect(script('clone-mysql')).toMatch(/socat -u "TCP:\$peer:\$BACKUP_PORT/);
   });

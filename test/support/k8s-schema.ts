@@ -16,6 +16,9 @@ const CRD_FILES: Record<string, string> = {
   'argoproj.io/v1alpha1/Application': 'application-crd.yaml',
   'monitoring.coreos.com/v1/PodMonitor': 'monitoring.coreos.com_podmonitors.yaml',
   'monitoring.coreos.com/v1/PrometheusRule': 'monitoring.coreos.com_prometheusrules.yaml',
+  'cert-manager.io/v1/Certificate': 'cert-manager.io_certificates.yaml',
+  'cert-manager.io/v1/Issuer': 'cert-manager.io_issuers.yaml',
+  'cert-manager.io/v1/ClusterIssuer': 'cert-manager.io_clusterissuers.yaml',
 };
 const crds = new Map<string, Crd>();
 function crdFor(key: string): Crd | undefined {

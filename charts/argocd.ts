@@ -20,6 +20,8 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
   ServiceAccount: -1,
   Role: -1,
   RoleBinding: -1,
+  Issuer: -1,
+  Certificate: -1,
   PodDisruptionBudget: 0,
   NetworkPolicy: 0,
   StatefulSet: 1,

@@ -64,6 +64,7 @@ export const ARGOCD_PROTECTIONS = ['forbid', 'confirm', 'allow'] as const;
  * `serving` (the off switch: Ready once the sidecar serves backups).
  */
 export const REPLICA_READINESS = ['replicating', 'serving'] as const;
+export const ISSUER_KINDS = ['Issuer', 'ClusterIssuer'] as const;
 export type ArgoCdProtection = (typeof ARGOCD_PROTECTIONS)[number];
 
 /** EBS types that take a provisioned `iops` parameter. */
@@ -329,6 +330,66 @@ const credentialsSchema = strict(
   'the credentials',
 );
 
+/** Seconds in a Go duration of hours, minutes and seconds (as cert-manager reads it), or undefined. */
+export function goDurationSeconds(d: string): number | undefined {
+  const m = /^(?=\d)(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(d);
+  return m ? Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) : undefined;
+}
+const DURATION_ALLOWED =
+  'expected a duration of at least 1h such as "2160h" (cert-manager takes hours, minutes and seconds)';
+const RENEW_ALLOWED = (duration: string) =>
+  `expected a duration of at least 5m and shorter than tls.duration (${show(duration)}), such as "720h"`;
+const goDuration = (allowed: string) => text(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, allowed);
+
+/** A cert-manager issuer you run yourself, e.g. a ClusterIssuer backed by your company's CA. */
+const tlsIssuerSchema = strict(
+  {
+    /** The Issuer's or ClusterIssuer's name. */
+    name: dnsSubdomain(),
+    /** `Issuer` must live in the stack's namespace. @default 'ClusterIssuer' */
+    kind: member(ISSUER_KINDS).default('ClusterIssuer'),
+    /** API group of the issuer (another for external issuers, e.g. `awspca.cert-manager.io`). @default 'cert-manager.io' */
+    group: dnsSubdomain().default('cert-manager.io'),
+  },
+  'a cert-manager issuer',
+);
+
+/**
+ * Authenticated TLS from cert-manager (which must be installed in the cluster): a server certificate
+ * for mysqld and the backup stream, a client certificate for replication and clones. mysqld requires
+ * TLS from every TCP client (`require_secure_transport=ON`), replicas verify the primary's name, the
+ * replication user must present the client certificate, and the backup port serves only holders of it.
+ * Renewed certificates reach mysqld without a restart (`ALTER INSTANCE RELOAD TLS`).
+ */
+const tlsSchema = strict(
+  {
+    /**
+     * Who signs the certificates.
+     * @default - a bootstrap CA in the namespace: a self-signed Issuer signs a CA Certificate
+     * (`<name>-ca`), whose Issuer signs the server and client certificates
+     */
+    issuer: tlsIssuerSchema.optional(),
+    /** Lifetime of the server and client certificates. @default '2160h' (90 days) */
+    duration: goDuration(DURATION_ALLOWED).default('2160h'),
+    /** Renew this long before expiry; less than `duration`. @default '720h' (30 days) */
+    renewBefore: goDuration(
+      'expected a duration of at least 5m and shorter than tls.duration, such as "720h" (hours, minutes and seconds)',
+    ).default('720h'),
+    /** The cluster's DNS domain, for the certificates' DNS names. @default 'cluster.local' */
+    clusterDomain: dnsSubdomain().default('cluster.local'),
+    /** Seconds between the `tls-reload` container's checks of the mounted certificate files. @default 30 */
+    reloadPollSeconds: int(1, 3600).default(30),
+    /** Resources of the `tls-reload` container. @default - 10m/16Mi requests, 100m/64Mi limits */
+    reloaderResources: resourcesSchema.prefault({
+      cpuRequest: '10m',
+      memoryRequest: '16Mi',
+      cpuLimit: '100m',
+      memoryLimit: '64Mi',
+    }),
+  },
+  'the TLS settings',
+);
+
 /** Pod hardening. */
 const securitySchema = strict(
   {
@@ -583,6 +644,11 @@ const fields = strict(
     /** @default - no priorityClassName: the cluster's default priority (usually 0) */
     priorityClass: priorityClassSchema.optional(),
     /**
+     * Authenticated TLS with cert-manager certificates; mysql84 flavor only (see README, "TLS").
+     * @default - no TLS setup (mysql84: MySQL's self-signed certificates, encrypted but not verified)
+     */
+    tls: tlsSchema.optional(),
+    /**
      * Seconds Kubernetes waits after SIGTERM before killing mysqld; give InnoDB time for a clean shutdown.
      * @default - Kubernetes' default (30)
      */
@@ -750,6 +816,41 @@ function crossFieldRules(c: Fields, check: Check): void {
       AS_WRITTEN,
       'is not supported by the mysql57 flavor, which runs the seed\'s passwordless root; use flavor "mysql84" or remove credentials',
     );
+  }
+  if (c.tls !== undefined) {
+    check(
+      c.flavor === 'mysql84',
+      ['tls'],
+      AS_WRITTEN,
+      'is supported by the mysql84 flavor only; the mysql57 flavor keeps the workshop page\'s open setup (remove tls or use flavor "mysql84")',
+    );
+    const duration = goDurationSeconds(c.tls.duration)!;
+    const renewBefore = goDurationSeconds(c.tls.renewBefore)!;
+    check(duration >= 3600, ['tls', 'duration'], c.tls.duration, DURATION_ALLOWED);
+    check(
+      renewBefore >= 300 && renewBefore < duration,
+      ['tls', 'renewBefore'],
+      c.tls.renewBefore,
+      RENEW_ALLOWED(c.tls.duration),
+    );
+    for (const kind of ['cpu', 'memory'] as const) {
+      const req = c.tls.reloaderResources[`${kind}Request`];
+      const lim = c.tls.reloaderResources[`${kind}Limit`];
+      if (req === undefined || lim === undefined) continue;
+      check(
+        parseQuantity(req)! <= parseQuantity(lim)!,
+        ['tls', 'reloaderResources', `${kind}Request`],
+        req,
+        `must not exceed tls.reloaderResources.${kind}Limit (${show(lim)}); raise the limit or lower the request`,
+      );
+    }
+    for (const key of ['primaryKey', 'replicaKey'] as const)
+      check(
+        c.mysqlFiles[key] !== 'tls.cnf',
+        ['mysqlFiles', key],
+        c.mysqlFiles[key],
+        'must not be "tls.cnf" with tls set: that ConfigMap key holds the TLS options; choose another name',
+      );
   }
   if (c.flavor === 'mysql84')
     check(

@@ -6,6 +6,7 @@
  * `monitoring-chart.ts`.
  */
 import * as k8s from '../imports/k8s';
+import { TLS_PATHS, tlsMounts } from './tls-chart';
 import { ResolvedConfig } from './config';
 import { readMonitoringScript } from './scripts';
 
@@ -100,6 +101,7 @@ export function exporterPodParts(
       { name: 'EXPORTER_USER', value: m.user },
       ...passwordEnv,
       { name: 'MYSQL_PORT', value: String(c.mysqlPort) },
+      ...(c.tls ? [{ name: 'EXPORTER_SSL_CA', value: `${TLS_PATHS.server}/ca.crt` }] : []),
     ],
     volumeMounts: [cnfMount(false), ...(init.credentials?.mounts ?? [])],
     securityContext: init.securityContext,
@@ -119,7 +121,7 @@ export function exporterPodParts(
     imagePullPolicy: c.images.pullPolicy,
     args: exporterArgs(c),
     ports: [{ name: EXPORTER.portName, containerPort: m.port }],
-    volumeMounts: [cnfMount(true)],
+    volumeMounts: [cnfMount(true), ...tlsMounts(c, ['server'])],
     // The exporter needs nothing: the image's own non-root user, no capabilities, a read-only root, in
     // every profile. It reads its option file through the pod's fsGroup.
     securityContext: {

@@ -9,6 +9,7 @@ import { PriorityClassChart } from './priority-class-chart';
 import { ServicesChart } from './services-chart';
 import { StatefulSetChart } from './statefulset-chart';
 import { StorageClassChart } from './storage-class-chart';
+import { TlsChart } from './tls-chart';
 
 /** The charts of one profile, in the order `kubectl apply -f` must create them. */
 export interface MysqlStack {
@@ -18,6 +19,8 @@ export interface MysqlStack {
   readonly priorityClass?: PriorityClassChart;
   readonly namespace: NamespaceChart;
   readonly services: ServicesChart;
+  /** Present when `tls` is configured: the cert-manager Issuers and Certificates. */
+  readonly tls?: TlsChart;
   /** Present when a PodDisruptionBudget or NetworkPolicy is configured. */
   readonly policy?: PolicyChart;
   readonly statefulSet: StatefulSetChart;
@@ -46,6 +49,7 @@ export function addResolvedMysqlStack(app: App, resolved: ResolvedConfig): Mysql
       : undefined;
   const namespace = new NamespaceChart(app, 'namespace', { config: resolved });
   const services = new ServicesChart(app, 'services', { config: resolved });
+  const tls = resolved.tls ? new TlsChart(app, 'tls', { config: resolved }) : undefined;
   // An empty chart would be an empty file, which `kubectl apply -f` rejects.
   const policy =
     resolved.availability.maxUnavailable !== undefined || resolved.networkPolicy !== undefined
@@ -55,12 +59,14 @@ export function addResolvedMysqlStack(app: App, resolved: ResolvedConfig): Mysql
   priorityClass?.addDependency(storageClass);
   namespace.addDependency(storageClass, ...(priorityClass ? [priorityClass] : []));
   services.addDependency(namespace);
-  policy?.addDependency(services);
+  tls?.addDependency(services);
+  policy?.addDependency(services, ...(tls ? [tls] : []));
   statefulSet.addDependency(
     storageClass,
     ...(priorityClass ? [priorityClass] : []),
     namespace,
     services,
+    ...(tls ? [tls] : []),
     ...(policy ? [policy] : []),
   );
   const backup = resolved.backup ? new BackupChart(app, 'backup', { config: resolved }) : undefined;
@@ -78,6 +84,7 @@ export function addResolvedMysqlStack(app: App, resolved: ResolvedConfig): Mysql
     priorityClass,
     namespace,
     services,
+    tls,
     policy,
     statefulSet,
     backup,

@@ -10,6 +10,7 @@ import * as k8s from '../imports/k8s';
 import { ResolvedConfig } from './config';
 import { EXPORTER_PASSWORD_KEY } from './exporter';
 import { objectLabels } from './labels';
+import { TLS_CNF_KEY, tlsCnf } from './tls-chart';
 
 export interface NamespaceChartProps extends ChartProps {
   /** The validated stack config: `namespace`, `name` and `mysqlFiles`. */
@@ -92,11 +93,15 @@ export function secretKeys(c: ResolvedConfig): string[] {
   return [...SECRET_KEYS, ...(c.monitoring.exporter ? [EXPORTER_PASSWORD_KEY] : [])];
 }
 
-/** The ConfigMap's data: the primary's and the replicas' option files under their keys. */
+/**
+ * The ConfigMap's data: the primary's and the replicas' option files under their keys, and with `tls`
+ * the TLS option file every pod uses.
+ */
 export function configMapData(c: ResolvedConfig): Record<string, string> {
   return {
     [c.mysqlFiles.primaryKey]: c.mysqlFiles.primary,
     [c.mysqlFiles.replicaKey]: c.mysqlFiles.replica,
+    ...(c.tls ? { [TLS_CNF_KEY]: tlsCnf() } : {}),
   };
 }
 

@@ -140,6 +140,9 @@ export const production: MysqlStackConfig = {
   },
   // Writers connect to mysql-primary; peers and readers as before.
   primaryService: true,
+  // cert-manager certificates from a bootstrap CA in the namespace (see README, "TLS"); set tls.issuer
+  // to your own Issuer or ClusterIssuer for production use.
+  tls: {},
   terminationGracePeriodSeconds: 120,
   rollOnConfigChange: true,
   // Example bucket, key and role: set your own (README "Backups").

@@ -6,7 +6,7 @@ import { MysqlFlavor } from './config';
 
 /** The shell scripts the pods run; each is a real file under `charts/scripts/`, read at synth time. */
 export type ScriptName =
-  'init-mysql' | 'clone-mysql' | 'xtrabackup-sidecar' | 'replica-ready' | 'xtrabackup-liveness';
+  'init-mysql' | 'clone-mysql' | 'xtrabackup-sidecar' | 'replica-ready' | 'xtrabackup-liveness' | 'tls-reload';
 
 const SCRIPT_DIR = join(__dirname, 'scripts');
 const ROOT = join(__dirname, '..');
@@ -14,10 +14,13 @@ const ROOT = join(__dirname, '..');
 const COMMON: readonly ScriptName[] = ['init-mysql', 'clone-mysql', 'replica-ready', 'xtrabackup-liveness'];
 /** `bash -n` results, by content hash: a script that parsed once parses again. */
 const PARSED_DIR = join(ROOT, 'node_modules', '.cache', 'bash-n');
+/** Scripts of a concern of their own live in its folder. */
+const CONCERN: Partial<Record<ScriptName, string>> = { 'tls-reload': 'tls' };
 
 /** Path of a script file for a flavor. */
 export function scriptPath(name: ScriptName, flavor: MysqlFlavor): string {
-  return join(SCRIPT_DIR, COMMON.includes(name) ? 'common' : flavor, `${name}.sh`);
+  const folder = CONCERN[name] ?? (COMMON.includes(name) ? 'common' : flavor);
+  return join(SCRIPT_DIR, folder, `${name}.sh`);
 }
 
 /** Thrown when a script would not run in its container. */

@@ -9,6 +9,7 @@ import { polarisExemptions } from './policy-checks';
 import { configMapData, configMapName } from './namespace-chart';
 import { backupNames, restoreInitContainers } from './backup-chart';
 import { readScript, ScriptName } from './scripts';
+import { TLS_CNF_KEY, tlsMounts, tlsReloadContainer, tlsVolumes } from './tls-chart';
 
 export interface StatefulSetChartProps extends ChartProps {
   /** The validated stack config. */
@@ -82,12 +83,13 @@ export class StatefulSetChart extends Chart {
     super(scope, id, props);
     const c = props.config;
     const pod = new PodParts(c);
-    const scripts: Record<ScriptName, string> = {
+    const scripts: Partial<Record<ScriptName, string>> = {
       'init-mysql': readScript('init-mysql', c.flavor),
       'clone-mysql': readScript('clone-mysql', c.flavor),
       'xtrabackup-sidecar': readScript('xtrabackup-sidecar', c.flavor),
       'replica-ready': readScript('replica-ready', c.flavor),
       'xtrabackup-liveness': readScript('xtrabackup-liveness', c.flavor),
+      ...(c.tls ? { 'tls-reload': readScript('tls-reload', c.flavor) } : {}),
     };
     // The mysqld_exporter sidecar (charts/exporter.ts), its init container and volume.
     const exporter = c.monitoring.exporter
@@ -110,7 +112,7 @@ export class StatefulSetChart extends Chart {
       name: 'init-mysql',
       image: c.images.mysql,
       imagePullPolicy: c.images.pullPolicy,
-      command: ['bash', '-c', scripts['init-mysql']],
+      command: ['bash', '-c', scripts['init-mysql']!],
       env: [
         pod.podNameEnv,
         { name: 'SERVER_ID_OFFSET', value: String(c.serverIdOffset) },
@@ -118,6 +120,7 @@ export class StatefulSetChart extends Chart {
         { name: 'CONF_DIR', value: PATHS.initConfDir },
         { name: 'PRIMARY_CNF', value: c.mysqlFiles.primaryKey },
         { name: 'REPLICA_CNF', value: c.mysqlFiles.replicaKey },
+        ...(c.tls ? [{ name: 'EXTRA_CNF', value: TLS_CNF_KEY }] : []),
         ...pod.credentialEnv('init'),
       ],
       volumeMounts: [
@@ -140,7 +143,7 @@ export class StatefulSetChart extends Chart {
       name: 'clone-mysql',
       image: c.images.xtrabackup,
       imagePullPolicy: c.images.pullPolicy,
-      command: ['bash', '-c', scripts['clone-mysql']],
+      command: ['bash', '-c', scripts['clone-mysql']!],
       env: [
         ...peerEnv,
         { name: 'CLONE_FROM', value: CLONE_FROM[c.flavor] },
@@ -152,7 +155,13 @@ export class StatefulSetChart extends Chart {
             ]
           : []),
       ],
-      volumeMounts: [pod.dataMount, pod.confMount, ...pod.clientCnfMount(), ...pod.tmpMounts()],
+      volumeMounts: [
+        pod.dataMount,
+        pod.confMount,
+        ...pod.clientCnfMount(),
+        ...tlsMounts(c, ['client']),
+        ...pod.tmpMounts(),
+      ],
       securityContext: pod.securityContext('xtrabackup-image'),
       resources: resources(c.resources.init),
     };
@@ -169,6 +178,7 @@ export class StatefulSetChart extends Chart {
         pod.dataMount,
         pod.confMount,
         ...pod.credentialMounts('mysql'),
+        ...tlsMounts(c, ['server']),
         ...pod.tmpMounts(),
         ...(c.security.readOnlyRootFilesystem ? [{ name: 'run-mysqld', mountPath: PATHS.socketDir }] : []),
       ],
@@ -189,7 +199,7 @@ export class StatefulSetChart extends Chart {
         '-c',
         exporter
           ? `${exporter.sidecarLibrary}\n${scripts['xtrabackup-sidecar']}`
-          : scripts['xtrabackup-sidecar'],
+          : scripts['xtrabackup-sidecar']!,
       ],
       env: [
         ...peerEnv,
@@ -201,7 +211,13 @@ export class StatefulSetChart extends Chart {
         ...(exporter?.sidecarEnv ?? []),
       ],
       ports: [{ name: 'xtrabackup', containerPort: c.backupPort }],
-      volumeMounts: [pod.dataMount, pod.confMount, ...pod.credentialMounts('sidecar'), ...pod.tmpMounts()],
+      volumeMounts: [
+        pod.dataMount,
+        pod.confMount,
+        ...pod.credentialMounts('sidecar'),
+        ...tlsMounts(c, ['server', 'client']),
+        ...pod.tmpMounts(),
+      ],
       securityContext: pod.securityContext('xtrabackup-image'),
       resources: resources(c.resources.xtrabackup),
       // Ready once it serves backups and, on a replica, while it replicates within the lag bound
@@ -212,7 +228,7 @@ export class StatefulSetChart extends Chart {
         [
           'bash',
           '-c',
-          scripts['replica-ready'],
+          scripts['replica-ready']!,
           'replica-ready',
           SIDECAR_STATE_FILE,
           String(SIDECAR_STATE_STALE_SECONDS),
@@ -226,6 +242,20 @@ export class StatefulSetChart extends Chart {
         c.probes.liveness,
       ),
     };
+
+    const tlsReload = c.tls
+      ? [
+          tlsReloadContainer(c, {
+            image: c.images.mysql,
+            imagePullPolicy: c.images.pullPolicy,
+            script: scripts['tls-reload']!,
+            securityContext: pod.securityContext('mysql-image'),
+            clientCnfMount: pod.credentialMounts('sidecar')[1],
+            clientCnfDir: PATHS.clientCnfDir,
+            resources: resources(c.tls.reloaderResources),
+          }),
+        ]
+      : [];
 
     const annotations = c.rollOnConfigChange
       ? { [CONFIG_HASH_ANNOTATION]: configHash(c, { ...scripts, ...exporter?.scripts }) }
@@ -263,7 +293,7 @@ export class StatefulSetChart extends Chart {
         cloneMysql,
         ...(exporter ? [exporter.initContainer] : []),
       ],
-      containers: [mysql, sidecar, ...(exporter ? [exporter.container] : [])],
+      containers: [mysql, sidecar, ...tlsReload, ...(exporter ? [exporter.container] : [])],
       volumes: [...pod.volumes(), ...(exporter ? [exporter.volume] : [])],
     };
     const exemptions = polarisExemptions(podSpec);
@@ -439,6 +469,7 @@ class PodParts {
         { name: 'client-cnf', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
       );
     }
+    volumes.push(...tlsVolumes(this.c));
     if (this.c.security.readOnlyRootFilesystem) {
       volumes.push({ name: 'tmp', emptyDir: {} }, { name: 'run-mysqld', emptyDir: {} });
     }

@@ -184,6 +184,8 @@ describe('the exporter sidecar', () => {
   test('sees only its own option file, in memory; never the credentials Secret', () => {
     expect(exporter.volumeMounts).toEqual([
       { name: 'exporter-cnf', mountPath: '/run/mysqld-exporter', readOnly: true },
+      // With tls: the server certificate's CA, to verify mysqld (no key is read from it).
+      { name: 'tls-server', mountPath: '/etc/mysql/tls/server', readOnly: true },
     ]);
     expect(pod.volumes).toContainEqual({
       name: 'exporter-cnf',
@@ -227,7 +229,7 @@ describe('the exporter sidecar', () => {
     expect(c.monitoring.exporter).toBe(false);
     const p = only(objects, 'StatefulSet').spec.template.spec;
     const names = [...p.initContainers, ...p.containers].map((x: Obj) => x.name);
-    expect(names).toEqual(['init-mysql', 'clone-mysql', 'mysql', 'xtrabackup']);
+    expect(names).toEqual(['init-mysql', 'clone-mysql', 'mysql', 'xtrabackup', 'tls-reload']);
     expect(p.volumes.map((v: Obj) => v.name)).not.toContain('exporter-cnf');
     expect(JSON.stringify(p.volumes)).not.toContain('exporter-password');
     const sidecar = container(p, 'xtrabackup');

@@ -71,8 +71,8 @@ describe('the policy check itself', () => {
   });
   test('fails if the seccomp profile is unset (restricted)', () => {
     const pod = variant((p) => delete p.securityContext.seccompProfile);
-    // Every container but the exporter, which sets its own.
-    expect(podSecurityViolations(pod, 'restricted')).toHaveLength(5);
+    // Every container but the exporter, which sets its own (tls-reload included).
+    expect(podSecurityViolations(pod, 'restricted')).toHaveLength(6);
   });
   test('fails if capabilities are not all dropped (restricted)', () => {
     const pod = variant((p) => (p.initContainers[1].securityContext.capabilities.drop = ['NET_RAW']));
@@ -82,7 +82,7 @@ describe('the policy check itself', () => {
   });
   test('fails if pods may run as root (restricted)', () => {
     const pod = variant((p) => delete p.securityContext.runAsNonRoot);
-    expect(podSecurityViolations(pod, 'restricted')).toHaveLength(5);
+    expect(podSecurityViolations(pod, 'restricted')).toHaveLength(6);
   });
   test('the workshop pod is not restricted (it runs the mysql image as root)', () => {
     const workshop = podSpecOf(distObjects('workshop').find((o) => o.kind === 'StatefulSet')!)!;

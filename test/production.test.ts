@@ -13,7 +13,7 @@ const ALL = ['init-mysql', 'clone-mysql', 'mysql', 'xtrabackup'];
 const script = (name: string) => container(pod, name).command[2] as string;
 
 describe('production: the objects', () => {
-  test('StorageClass, VolumeSnapshotClass, PriorityClass, Namespace, ConfigMap, 3 Services, PDB, NetworkPolicy, StatefulSet, backups, monitoring', () => {
+  test('StorageClass, VolumeSnapshotClass, PriorityClass, Namespace, ConfigMap, 3 Services, cert-manager objects, PDB, NetworkPolicy, StatefulSet, backups, monitoring', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'StorageClass/mysql-gp3',
       'VolumeSnapshotClass/mysql-ebs-snapshots',
@@ -23,6 +23,11 @@ describe('production: the objects', () => {
       'Service/mysql',
       'Service/mysql-read',
       'Service/mysql-primary',
+      'Issuer/mysql-selfsigned',
+      'Certificate/mysql-ca',
+      'Issuer/mysql-ca',
+      'Certificate/mysql-server',
+      'Certificate/mysql-client',
       'PodDisruptionBudget/mysql',
       'NetworkPolicy/mysql',
       'StatefulSet/mysql',

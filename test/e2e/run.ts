@@ -24,6 +24,7 @@ import { CmdlineScanner, generateSecrets, needlesFor } from './lib/secrets';
 import { S3Server } from './lib/s3';
 import { backupSteps } from './scenario/backups';
 import { PROFILES } from '../../charts/profiles';
+import { CertManager } from './lib/cert-manager';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const OLD_SIDECAR = path.join(__dirname, 'fixtures', 'seed-old-sidecar.sh');
@@ -226,6 +227,15 @@ async function runMode(opts: Options, profile: string, mode: Mode): Promise<bool
       log(`kubectl -n ${namespace} create secret generic ${s.object.metadata.name} ${literals}`);
     }
     manifests = manifests.withObjects(secrets.map((s) => s.object));
+    // cert-manager's part: the profile's Certificates issued into kubernetes.io/tls Secrets.
+    const certManager = new CertManager(manifests, namespace, path.join(runDir, 'cert-manager'));
+    const tlsSecrets = certManager.issueAll();
+    if (tlsSecrets.length) {
+      log(
+        `cert-manager (emulated with openssl): issued ${tlsSecrets.map((s) => `Secret/${s.metadata.name}`).join(', ')} (tls.crt, tls.key, ca.crt)`,
+      );
+      manifests = manifests.withObjects(tlsSecrets);
+    }
     const needles = needlesFor(secrets);
     if (needles.length) {
       scanner = new CmdlineScanner(needles);
@@ -278,6 +288,7 @@ async function runMode(opts: Options, profile: string, mode: Mode): Promise<bool
             scanner: scanner!,
             runDir,
             backupSteps: backups,
+            certManager,
           })
         : walkthrough(context);
     stepCount = steps.length;

@@ -53,6 +53,31 @@ describe('init-mysql.sh', () => {
     expect(conf('server-id.cnf')).toBe('[mysqld]\nserver-id=101\n');
   });
 
+  test('EXTRA_CNF: further ConfigMap files (tls.cnf) are copied for every ordinal', () => {
+    fs.writeFileSync(path.join(env.CONFIG_MAP_DIR, 'tls.cnf'), '[mysqld]\nrequire_secure_transport=ON\n');
+    fs.writeFileSync(path.join(env.CONFIG_MAP_DIR, 'extra.cnf'), '[mysqld]\n');
+    for (const pod of ['mysql-0', 'mysql-1']) {
+      fs.rmSync(env.CONF_DIR, { recursive: true });
+      fs.mkdirSync(env.CONF_DIR);
+      const r = box.run(SCRIPT, { ...env, POD_NAME: pod, EXTRA_CNF: ' tls.cnf  extra.cnf ' });
+      expect(r.status).toBe(0);
+      expect(ls(env.CONF_DIR)).toEqual(
+        [pod === 'mysql-0' ? 'master.cnf' : 'slave.cnf', 'extra.cnf', 'server-id.cnf', 'tls.cnf'].sort(),
+      );
+      expect(conf('tls.cnf')).toBe('[mysqld]\nrequire_secure_transport=ON\n');
+      expect(r.stdout).toContain('also using tls.cnf');
+    }
+  });
+
+  test('fails if an EXTRA_CNF entry is not a .cnf key, or is missing from the ConfigMap', () => {
+    let r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', EXTRA_CNF: '../etc/passwd' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("EXTRA_CNF entry '../etc/passwd' is not a ConfigMap key ending in .cnf");
+    r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', EXTRA_CNF: 'absent.cnf' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('absent.cnf');
+  });
+
   test('fails if the pod name has no ordinal', () => {
     const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql' });
     expect(r.status).toBe(1);

@@ -45,6 +45,8 @@ fi
   umask 027
   printf '[client]\nuser=%s\npassword=%s\nhost=127.0.0.1\nport=%s\n' \
     "$EXPORTER_USER" "$password" "$MYSQL_PORT" >"$EXPORTER_CNF.tmp"
+  # With TLS (mysqld requires it): verify mysqld's certificate (it names 127.0.0.1) against this CA.
+  if [[ -n ${EXPORTER_SSL_CA:-} ]]; then printf 'ssl-ca=%s\n' "$EXPORTER_SSL_CA" >>"$EXPORTER_CNF.tmp"; fi
 )
 mv "$EXPORTER_CNF.tmp" "$EXPORTER_CNF"
 echo "exporter-config: wrote $EXPORTER_CNF for MySQL user $EXPORTER_USER (127.0.0.1:$MYSQL_PORT)"

@@ -14,6 +14,7 @@ import { addMysqlStack } from '../../../charts/mysql-stack';
 import type { MysqlStackConfig } from '../../../charts/config';
 import { ClientPod, StatefulSetController } from '../lib/cluster';
 import type { KObject, PodSpec, StatefulSet } from '../lib/manifest';
+import { CertManager } from '../lib/cert-manager';
 import { Manifests } from '../lib/manifest';
 import type { Pod } from '../lib/pod';
 import { waitFor } from '../lib/proc';
@@ -351,5 +352,8 @@ function synthRestoredStack(w: BackupContext, folder: string, runDir: string): M
     ...s.object,
     metadata: { ...s.object.metadata, namespace: RESTORE_NAMESPACE },
   }));
-  return Manifests.loadDir(outdir).withObjects(secrets);
+  const restored = Manifests.loadDir(outdir).withObjects(secrets);
+  // cert-manager issues the restored stack's certificates too (its own bootstrap CA in its namespace).
+  const certManager = new CertManager(restored, RESTORE_NAMESPACE, path.join(outdir, 'cert-manager'));
+  return restored.withObjects(certManager.issueAll());
 }

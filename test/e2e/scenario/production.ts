@@ -15,10 +15,12 @@ import {
 } from './day2';
 import { monitoringSteps } from './monitoring';
 import { rotateCredentialsStep } from './rotation';
+import { tlsSteps } from './tls';
 import type { Step, WalkthroughContext } from './common';
 import type { CmdlineScanner, GeneratedSecret, Hit, Needle } from '../lib/secrets';
 import { scanFiles } from '../lib/secrets';
 import type { Pod } from '../lib/pod';
+import type { CertManager } from '../lib/cert-manager';
 import { sleep, waitFor } from '../lib/proc';
 
 /** What the production steps need beyond the workshop's context. */
@@ -29,6 +31,7 @@ export interface ProductionContext extends WalkthroughContext {
   runDir: string;
   /** The backup steps (backups.ts), run after read-path; empty when the profile has no backups. */
   backupSteps: Step[];
+  certManager: CertManager;
 }
 
 /**
@@ -225,6 +228,8 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         return `${out.join('; ')} (REPLICATION CLIENT shows as MariaDB's BINLOG MONITOR, plus SLAVE MONITOR for SHOW REPLICA STATUS; BACKUP_ADMIN and the 3 performance_schema grants dropped by the shim); mysql-0 sidecar: ${notes}; repl authenticated: replicas' IO threads and two backups as repl`;
       },
     },
+    // With tls: clients-require-tls, tls-verified, backup-port-refuses-unauthenticated, tls-renewal.
+    ...tlsSteps(w),
     {
       id: 'write-read',
       title: 'create test.messages on mysql-0, read it on mysql-1, mysql-2 and through mysql-read',
@@ -255,9 +260,14 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         'restricted pods: uid/gid 999 + fsGroup 999, no capabilities, no_new_privs, read-only root (mv /usr/bin/mysql fails), Secret volume 0440 root:999',
       run: async () => {
         const out: string[] = [];
+        // Every container of the pod template (mysql, xtrabackup and, with TLS, tls-reload).
+        const specs = sts.sts.spec.template.spec.containers;
+        const mounts = (c: string, mountPath: string) =>
+          !!specs.find((s) => s.name === c)?.volumeMounts?.some((m) => m.mountPath === mountPath);
+        const names = specs.map((s) => s.name);
         for (const ordinal of [0, 1, 2]) {
           const pod = sts.pod(ordinal);
-          for (const c of ['mysql', 'xtrabackup']) {
+          for (const c of names) {
             const proc = pod.container(c);
             const procs = containerProcesses(proc.initPid);
             for (const p of procs) {
@@ -279,13 +289,18 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
                 throw new Error(`${pod.name}/${c}: touch ${target}: exit ${r.code} ${r.stderr.trim()}`);
             }
             const tmp = await proc.exec(
-              ['bash', '-c', 'touch /tmp/e2e-w && rm /tmp/e2e-w && id -u && id -G'],
+              [
+                'bash',
+                '-c',
+                `${mounts(c, '/tmp') ? 'touch /tmp/e2e-w && rm /tmp/e2e-w && ' : ''}id -u && id -G`,
+              ],
               5_000,
             );
             if (tmp.code !== 0 || tmp.stdout.trim().split('\n').join(' ') !== '999 999')
               throw new Error(
                 `${pod.name}/${c}: /tmp (emptyDir) not writable or id wrong: ${tmp.stdout} ${tmp.stderr}`,
               );
+            if (!mounts(c, '/etc/mysql/credentials')) continue;
             const cred = await proc.exec(
               [
                 'bash',
@@ -308,7 +323,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
               );
           }
           out.push(
-            `${pod.name}: ${['mysql', 'xtrabackup'].map((c) => `${c} ${containerProcesses(pod.container(c).initPid).length} procs ok`).join(', ')}`,
+            `${pod.name}: ${names.map((c) => `${c} ${containerProcesses(pod.container(c).initPid).length} procs ok`).join(', ')}`,
           );
         }
         // Init containers have exited: what they wrote shows who they ran as.
@@ -332,9 +347,9 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         if (mv.code === 0 || !/Read-only file system/.test(mv.stderr))
           throw new Error(`mv /usr/bin/mysql: exit ${mv.code} ${mv.stderr}`);
         await sleep(6_000);
-        if (p1.readyColumn !== '3/3' || p1.restarts !== 0)
+        if (p1.readyColumn !== `${names.length}/${names.length}` || p1.restarts !== 0)
           throw new Error(`mysql-1 after the failed mv: ${p1.readyColumn} restarts=${p1.restarts}`);
-        return `${out.join('; ')}; touch / /usr/bin /etc: "Read-only file system" in all 6 containers, /tmp (emptyDir) writable; credentials: 440 0:999 via ..data; init-mysql wrote root.cnf as uid 999 mode 600; every file clone-mysql wrote on mysql-2 is uid 999; kubectl exec mysql-1 -c mysql -- mv /usr/bin/mysql /usr/bin/mysql.off: "${mv.stderr.trim()}" (exit ${mv.code}), mysql-1 stays ${p1.readyColumn} restarts=${p1.restarts}; seccomp RuntimeDefault NOT applied by the harness`;
+        return `${out.join('; ')}; touch / /usr/bin /etc: "Read-only file system" in all ${3 * names.length} containers (${names.join(', ')}), /tmp (emptyDir) writable where mounted; credentials: 440 0:999 via ..data; init-mysql wrote root.cnf as uid 999 mode 600; every file clone-mysql wrote on mysql-2 is uid 999; kubectl exec mysql-1 -c mysql -- mv /usr/bin/mysql /usr/bin/mysql.off: "${mv.stderr.trim()}" (exit ${mv.code}), mysql-1 stays ${p1.readyColumn} restarts=${p1.restarts}; seccomp RuntimeDefault NOT applied by the harness`;
       },
     },
     {

@@ -23,6 +23,8 @@
 #                                                  gtid_slave_pos, mapped to a MySQL GTID set
 #      GTID_SUBSET('<set>', '<set>')            -> 1 or 0, decided here on the mapped sets, per (domain, server)
 #      SHOW BINARY LOG STATUS                   -> SHOW BINLOG STATUS
+#      ALTER INSTANCE RELOAD TLS                -> FLUSH NO_WRITE_TO_BINLOG SSL (re-reads the certificate files;
+#                                                  neither is written to the binary log)
 #      GRANT …, BACKUP_ADMIN, … ON *.*          -> the same without BACKUP_ADMIN (MariaDB has no such privilege)
 #      GRANT …, REPLICATION CLIENT, … ON *.*    -> the same plus SLAVE MONITOR (8.4's REPLICATION CLIENT allows
 #                                                  SHOW REPLICA STATUS; MariaDB's is only BINLOG MONITOR)
@@ -282,6 +284,16 @@ for my $stmt (@parts) {
     note('SET GLOBAL super_read_only = ON|OFF -> CALL mysql.e2e_set_read_only(1|0)');
   }
   note('super_read_only -> read_only') if $stmt =~ s/\bsuper_read_only\b/read_only/gi;
+  # ALTER INSTANCE RELOAD TLS (MySQL 8.0.16+) re-reads ssl_ca/ssl_cert/ssl_key and is not written to the binary log;
+  # MariaDB's FLUSH SSL (10.4+) re-reads them too but is logged (a GTID of its own on a replica: an errant
+  # transaction), hence NO_WRITE_TO_BINLOG. Only the plain form (channel mysql_main, rollback on error) is emulated.
+  if ($stmt =~ /^(\s*)ALTER\s+INSTANCE\b/i) {
+    my $lead = $1;
+    cannot($start_line, 'only ALTER INSTANCE RELOAD TLS is emulated (no FOR CHANNEL, no NO ROLLBACK ON ERROR)')
+      unless $stmt =~ /^\s*ALTER\s+INSTANCE\s+RELOAD\s+TLS\s*$/i;
+    $stmt = "${lead}FLUSH NO_WRITE_TO_BINLOG SSL";
+    note('ALTER INSTANCE RELOAD TLS -> FLUSH NO_WRITE_TO_BINLOG SSL');
+  }
   note('SHOW BINARY LOG STATUS -> SHOW BINLOG STATUS')
     if $stmt =~ s/\bSHOW\s+BINARY\s+LOG\s+STATUS\b/SHOW BINLOG STATUS/i;
   if ($stmt =~ /^\s*GRANT\s+SELECT\s+ON\s+performance_schema\.(\w+)\s+TO\b/i && $ps_tables{lc $1}) {

@@ -8,6 +8,7 @@ import { ResolvedConfig, ResourcesConfig } from './config';
 import { parseQuantity } from './config';
 import { jobNetworkPolicies } from './policy-chart';
 import { polarisExemptions } from './policy-checks';
+import { tlsBackupJobEnv, tlsMounts, tlsVolumes } from './tls-chart';
 
 /** The backup scripts, real files under `charts/scripts/backup/`, read at synth time. */
 export type BackupScriptName = 'backup-to-s3' | 'restore-from-s3' | 'restore-mysqld' | 'volume-snapshot';
@@ -116,10 +117,12 @@ export class BackupChart extends Chart {
         { name: 'REPLICATION_USER', value: c.credentials.replicationUser },
         { name: 'REPLICATION_PASSWORD_FILE', value: `${CREDENTIALS_DIR}/replication-password` },
         { name: 'CONTAINER_IMAGE', value: c.images.xtrabackup },
+        ...tlsBackupJobEnv(c),
       ],
       volumeMounts: [
         { name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true },
         { name: 'tmp', mountPath: TMP },
+        ...tlsMounts(c, ['client']),
       ],
       securityContext: containerSecurityContext(),
       resources: resources(b.resources),
@@ -138,6 +141,7 @@ export class BackupChart extends Chart {
           },
         },
         { name: 'tmp', emptyDir: {} },
+        ...tlsVolumes(c).filter((v) => v.name === 'tls-client'),
       ],
     );
     this.backupCronJob = new k8s.KubeCronJob(this, 'backup', {

@@ -9,7 +9,14 @@ import { polarisExemptions } from './policy-checks';
 import { configMapData, configMapName } from './namespace-chart';
 import { backupNames, restoreInitContainers } from './backup-chart';
 import { readScript, ScriptName } from './scripts';
-import { TLS_CNF_KEY, tlsMounts, tlsReloadContainer, tlsVolumes } from './tls-chart';
+import {
+  TLS_CNF_KEY,
+  tlsCloneEnv,
+  tlsMounts,
+  tlsReloadContainer,
+  tlsSidecarEnv,
+  tlsVolumes,
+} from './tls-chart';
 
 export interface StatefulSetChartProps extends ChartProps {
   /** The validated stack config. */
@@ -154,6 +161,7 @@ export class StatefulSetChart extends Chart {
               { name: 'CLIENT_CNF_DIR', value: PATHS.clientCnfDir },
             ]
           : []),
+        ...tlsCloneEnv(c),
       ],
       volumeMounts: [
         pod.dataMount,
@@ -178,7 +186,9 @@ export class StatefulSetChart extends Chart {
         pod.dataMount,
         pod.confMount,
         ...pod.credentialMounts('mysql'),
-        ...tlsMounts(c, ['server']),
+        // The server certificate for mysqld; the client one for a replica's receiver thread, which reads
+        // SOURCE_SSL_CA/CERT/KEY inside mysqld.
+        ...tlsMounts(c, ['server', 'client']),
         ...pod.tmpMounts(),
         ...(c.security.readOnlyRootFilesystem ? [{ name: 'run-mysqld', mountPath: PATHS.socketDir }] : []),
       ],
@@ -209,6 +219,7 @@ export class StatefulSetChart extends Chart {
         { name: 'REPLICA_READINESS', value: c.replication.readiness },
         { name: 'MAX_LAG_SECONDS', value: String(c.replication.maxLagSeconds) },
         ...(exporter?.sidecarEnv ?? []),
+        ...tlsSidecarEnv(c),
       ],
       ports: [{ name: 'xtrabackup', containerPort: c.backupPort }],
       volumeMounts: [

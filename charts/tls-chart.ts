@@ -196,6 +196,41 @@ export function tlsVolumes(c: ResolvedConfig): k8s.Volume[] {
   ];
 }
 
+/**
+ * The sidecar's TLS settings: the client certificate for replication and the local xtrabackup, the
+ * subject the replication user must present (REQUIRE SUBJECT), and the server certificate and client
+ * name of the mutual-TLS backup listener.
+ */
+export function tlsSidecarEnv(c: ResolvedConfig): k8s.EnvVar[] {
+  if (!c.tls) return [];
+  return [
+    { name: 'TLS_CLIENT_DIR', value: TLS_PATHS.client },
+    { name: 'REPLICATION_SUBJECT', value: `/CN=${tlsNames(c).clientCommonName}` },
+    { name: 'TLS_SERVER_DIR', value: TLS_PATHS.server },
+    { name: 'BACKUP_CLIENT_NAME', value: tlsNames(c).clientCommonName },
+  ];
+}
+
+/** The clone's TLS setting: present the client certificate, verify the serving pod's certificate and name. */
+export function tlsCloneEnv(c: ResolvedConfig): k8s.EnvVar[] {
+  return c.tls ? [{ name: 'TLS_CLIENT_DIR', value: TLS_PATHS.client }] : [];
+}
+
+/**
+ * The backup job's TLS settings (its script's BACKUP_TLS_*): the client certificate for the backup port
+ * and the replication user's queries. All pods serve one certificate, so the stream's server name is
+ * the headless Service's (`<name>.<namespace>.svc`, in the certificate): "a pod of this StatefulSet".
+ */
+export function tlsBackupJobEnv(c: ResolvedConfig): k8s.EnvVar[] {
+  if (!c.tls) return [];
+  return [
+    { name: 'BACKUP_TLS_CA', value: `${TLS_PATHS.client}/ca.crt` },
+    { name: 'BACKUP_TLS_CERT', value: `${TLS_PATHS.client}/tls.crt` },
+    { name: 'BACKUP_TLS_KEY', value: `${TLS_PATHS.client}/tls.key` },
+    { name: 'BACKUP_TLS_SERVER_NAME', value: `${c.name}.${c.namespace}.svc` },
+  ];
+}
+
 /** Which certificate a container mounts: the server's (mysqld, the backup listener) and/or the client's. */
 export function tlsMounts(c: ResolvedConfig, which: readonly ('server' | 'client')[]): k8s.VolumeMount[] {
   if (!c.tls) return [];

@@ -143,7 +143,8 @@ describe('tls: the pod', () => {
 
   test('who mounts which certificate', () => {
     expect(mounts('init-mysql')).toEqual([]);
-    expect(mounts('mysql').map((m: K8sObject) => m.name)).toEqual(['tls-server']);
+    // A replica's receiver thread runs inside mysqld and reads the client certificate there.
+    expect(mounts('mysql').map((m: K8sObject) => m.name)).toEqual(['tls-server', 'tls-client']);
     expect(mounts('clone-mysql').map((m: K8sObject) => m.name)).toEqual(['tls-client']);
     expect(mounts('xtrabackup').map((m: K8sObject) => m.name)).toEqual(['tls-server', 'tls-client']);
     expect(mounts('tls-reload').map((m: K8sObject) => m.name)).toEqual(['tls-server']);
@@ -157,6 +158,22 @@ describe('tls: the pod', () => {
     expect(cm.data['tls.cnf']).toMatch(/^require_secure_transport=ON$/m);
     expect(container(pod, 'init-mysql').env).toContainEqual({ name: 'EXTRA_CNF', value: 'tls.cnf' });
     expect(mounts('mysql')[0].mountPath).toBe(TLS_PATHS.server);
+  });
+
+  test('the sidecar verifies replication and serves backups over mutual TLS; the clone presents the client certificate', () => {
+    const env = (c: string) => container(pod, c).env as K8sObject[];
+    expect(env('xtrabackup')).toEqual(
+      expect.arrayContaining([
+        { name: 'TLS_CLIENT_DIR', value: TLS_PATHS.client },
+        { name: 'REPLICATION_SUBJECT', value: '/CN=mysql-replication' },
+        { name: 'TLS_SERVER_DIR', value: TLS_PATHS.server },
+        { name: 'BACKUP_CLIENT_NAME', value: 'mysql-replication' },
+      ]),
+    );
+    expect(env('clone-mysql')).toContainEqual({ name: 'TLS_CLIENT_DIR', value: TLS_PATHS.client });
+    // The names the scripts require are the client certificate's.
+    expect(`/CN=${cert('mysql-client').commonName}`).toBe('/CN=mysql-replication');
+    expect(mounts('clone-mysql')[0].mountPath).toBe(TLS_PATHS.client);
   });
 
   test('the tls-reload container: mysql image, restricted, with limits, the script from charts/scripts/tls/', () => {
@@ -185,6 +202,10 @@ describe('tls: the pod', () => {
     expect(only(w, 'ConfigMap', 'mysql-config').data['tls.cnf']).toBeUndefined();
     const wpod = only(w, 'StatefulSet', 'mysql').spec.template.spec;
     expect(wpod.containers.map((c: K8sObject) => c.name)).not.toContain('tls-reload');
+    const wenv = [...wpod.initContainers, ...wpod.containers].flatMap((c: K8sObject) => c.env ?? []);
+    expect(wenv.filter((e: K8sObject) => /^TLS_|^BACKUP_CLIENT|^REPLICATION_SUBJECT/.test(e.name))).toEqual(
+      [],
+    );
   });
 });
 

@@ -267,7 +267,8 @@ describe("fixes to the seed for today's EKS", () => {
     expect(container(pod, 'clone-mysql').image).toBe('percona/percona-xtrabackup:2.4.29');
     expect(container(pod, 'xtrabackup').image).toBe('percona/percona-xtrabackup:2.4.29');
     expect(JSON.stringify(objects)).not.toMatch(/gcr\.io|ncat/);
-    expect(script('clone-mysql')).toMatch(/socat -u "TCP:\$peer:\$BACKUP_PORT/);
+    expect(script('clone-mysql')).toMatch(/source_address="TCP:\$peer:\$BACKUP_PORT,connect-timeout=30"/);
+    expect(script('clone-mysql')).toMatch(/socat -u "\$source_address" STDOUT/);
   });
 
   test("XtraBackup containers run as mysql:5.7's mysql user (999) and the pod fsGroup makes fresh volumes writable for it", () => {

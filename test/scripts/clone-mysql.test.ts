@@ -249,4 +249,50 @@ describe('clone-mysql.sh', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('SERVICE_NAME must be the headless Service name');
   });
+  describe('TLS_CLIENT_DIR: the stream over mutual TLS', () => {
+    let tls: string;
+    beforeEach(() => {
+      tls = box.dir('tls-client');
+      for (const f of ['ca.crt', 'tls.crt', 'tls.key']) fs.writeFileSync(path.join(tls, f), `${f}\n`);
+    });
+
+    test('presents the client certificate and verifies the serving pod against ca.crt and its name', () => {
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-2', CLONE_FROM: 'primary', TLS_CLIENT_DIR: tls });
+      expect(r.status).toBe(0);
+      expect(r.calls.find((c) => c.name === 'socat')!.args).toEqual([
+        '-u',
+        `OPENSSL:mysql-0.mysql:3307,connect-timeout=30,cert=${tls}/tls.crt,key=${tls}/tls.key,cafile=${tls}/ca.crt,verify=1`,
+        'STDOUT',
+      ]);
+      expect(r.stdout).toContain(
+        'streaming a backup from mysql-0.mysql:3307 (attempt 1 of 5) over mutual TLS',
+      );
+    });
+
+    test('fails if a certificate file is unreadable or the path is not plain: no stream is tried', () => {
+      fs.rmSync(path.join(tls, 'ca.crt'));
+      let r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1', TLS_CLIENT_DIR: tls });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`cannot read ${tls}/ca.crt (the Secret volume of the client certificate)`);
+      r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1', TLS_CLIENT_DIR: '/a b' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("TLS_CLIENT_DIR must be a plain path, got '/a b'");
+      expect(r.calls.filter((c) => c.name === 'socat')).toEqual([]);
+    });
+  });
+
+  test('a stream that delivers no file (the peer refused: busy, refused replication, failed handshake) is retried', () => {
+    const tries = path.join(box.root, 'tries');
+    // First connection: the peer closes at once (socat exits 0 with nothing); then a real backup.
+    box.fake(
+      'socat',
+      `n=$(( $(cat ${tries} 2>/dev/null || echo 0) + 1 )); echo $n >${tries}; [[ $n == 1 ]] && exit 0; tar -C "${path.join(box.root, 'backup')}" -cf - .`,
+    );
+    box.fake('xbstream', '[[ -s $FAKE_STDIN ]] || exit 0; tar -C "$3" -xf "$FAKE_STDIN"');
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('clone-mysql: mysql-0.mysql sent no backup (it refused the connection)');
+    expect(r.calls.filter((c) => c.name === 'socat')).toHaveLength(2);
+    expect(ls(data)).toEqual(['ibdata1', 'mysql', 'prepared', 'xtrabackup_binlog_info']);
+  });
 });

@@ -24,8 +24,9 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
     const secrets = box.dir('secrets');
     fs.writeFileSync(path.join(secrets, 'replication-password'), `${PASSWORD}\n`);
     box.fake('mysql');
-    // The backup server runs until the sidecar stops it.
-    box.fake('socat', 'exec sleep 30');
+    // The backup server runs until the sidecar stops it; it records the environment its per-connection
+    // handler (the exported serve_one_backup) would get.
+    box.fake('socat', `env -0 >"${box.root}/socat.env"; exec sleep 30`);
     env = {
       POD_NAME: 'mysql-1',
       SERVICE_NAME: 'mysql',
@@ -34,6 +35,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
       REPLICATION_USER: 'repl',
       REPLICATION_PASSWORD_FILE: path.join(secrets, 'replication-password'),
       POLL_SECONDS: '0.1',
+      BACKUP_TMP: box.dir('tmp'),
       STATE_FILE: path.join(box.root, 'replication-state'),
       // two checks 0.2 s apart, then exit: the background backup server has logged its call by then
       MONITOR_SECONDS: '0.2',
@@ -68,11 +70,24 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
   /** The guard: has this replica applied anything beyond the backup's GTID set? */
   const GUARD = (gtidSet: string) =>
     mysqlArgs('-N', '-B', '-e', `SELECT GTID_SUBSET(@@GLOBAL.gtid_executed, '${gtidSet}') = 0`);
-  const serveArgs = (port = '3306') => [
+  // Every connection runs serve_one_backup (exported to the bash socat execs); see the backup server tests.
+  const serveArgs = (_port = '3306') => [
     '-U',
     'TCP-LISTEN:3307,reuseaddr,fork',
-    `SYSTEM:test ! -e ${data}/replication-refused && exec xtrabackup --defaults-extra-file=${cnf}/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=${port} --datadir=${data} --target-dir=/tmp/xtrabackup-stream`,
+    'EXEC:bash -c serve_one_backup',
   ];
+  /** Runs one connection's handler as socat would, in the environment the sidecar gave socat. */
+  const connection = (extraEnv: Record<string, string> = {}) => {
+    const recorded = fs.readFileSync(path.join(box.root, 'socat.env'), 'utf8').split('\0').filter(Boolean);
+    const handlerEnv: Record<string, string> = {};
+    for (const kv of recorded) handlerEnv[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+    return spawnSync('bash', ['-c', 'serve_one_backup'], {
+      env: { ...handlerEnv, ...extraEnv },
+      encoding: 'utf8',
+    });
+  };
+  /** The calls the handlers made (they log into the sandbox's call log, after the sidecar's own calls). */
+  const handlerCalls = () => box.calls();
   const changeSource = (gtidSet: string, port = '3306') =>
     'SET GLOBAL super_read_only = OFF;\n' +
     'STOP REPLICA;\n' +
@@ -552,21 +567,19 @@ esac`,
       expect(r.stdout).toContain('sidecar: not-ready: refusing source mysql-0.mysql');
       expect(read('replication-refused')).toContain('refusing source mysql-0.mysql');
       // the backup server checks the refusal file before every backup
-      expect(serve(r.calls)[0].args[2]).toMatch(
-        new RegExp(`^SYSTEM:test ! -e ${data}/replication-refused && exec xtrabackup `),
-      );
+      box.fake('xtrabackup', 'echo STREAM');
+      const c = connection();
+      expect(c.stdout).toBe('');
+      expect(c.stderr).toContain('replication is refused here (replication-refused); not serving a backup');
+      expect(callsOf(handlerCalls(), 'xtrabackup')).toEqual([]);
     });
 
     test('the backup server streams unless this replica refused its source (a clone never copies a diverged replica)', () => {
       orig();
       fakeServers(status({ Replica_IO_Running: 'Connecting' }));
-      const system = serve(box.run(SCRIPT, env).calls)[0].args[2].replace(/^SYSTEM:/, '');
+      box.run(SCRIPT, env);
       box.fake('xtrabackup', 'echo STREAM');
-      const backup = () =>
-        spawnSync('sh', ['-c', system], {
-          env: { PATH: `${box.root}/bin:/usr/bin:/bin`, FAKE_CALL_LOG: '/dev/null' },
-          encoding: 'utf8',
-        });
+      const backup = () => connection();
       // not ready (its source is gone) but not refused: it still serves, e.g. to rebuild an empty primary
       expect(backup().stdout).toBe('STREAM\n');
       write('replication-refused', 'refusing source mysql-0.mysql\n');
@@ -683,5 +696,202 @@ esac`,
       expect(text).not.toMatch(removed);
     }
     expect(text).toMatch(/^set -euo pipefail$/m);
+  });
+  describe('with TLS_CLIENT_DIR (cert-manager client certificate)', () => {
+    let tls: Record<string, string>;
+    beforeEach(() => {
+      const dir = box.dir('tls-client');
+      for (const f of ['ca.crt', 'tls.crt', 'tls.key']) fs.writeFileSync(path.join(dir, f), `${f}\n`);
+      tls = { TLS_CLIENT_DIR: dir, REPLICATION_SUBJECT: '/CN=mysql-replication' };
+    });
+    const tlsArgs = () => [
+      `--ssl-ca=${tls.TLS_CLIENT_DIR}/ca.crt`,
+      `--ssl-cert=${tls.TLS_CLIENT_DIR}/tls.crt`,
+      `--ssl-key=${tls.TLS_CLIENT_DIR}/tls.key`,
+    ];
+    const tlsServeArgs = () => serveArgs();
+
+    test('primary: the replication user must present the client certificate (REQUIRE SUBJECT)', () => {
+      const r = box.run(SCRIPT, { ...env, ...tls, POD_NAME: 'mysql-0' });
+      expect(r.status).toBe(0);
+      const [stmts] = sql(r.calls);
+      expect(stmts).toContain(
+        `CREATE USER IF NOT EXISTS 'repl'@'%' IDENTIFIED BY ${PASSWORD_SQL} REQUIRE SUBJECT '/CN=mysql-replication';\n`,
+      );
+      expect(stmts).toContain(
+        `ALTER USER 'repl'@'%' IDENTIFIED BY ${PASSWORD_SQL} REQUIRE SUBJECT '/CN=mysql-replication';\n`,
+      );
+      // The local xtrabackup logs in as that user: it presents the certificate too.
+      expect(serve(r.calls).map((c) => c.args)).toEqual([tlsServeArgs()]);
+      box.fake('xtrabackup', 'echo STREAM');
+      expect(connection().stdout).toBe('STREAM\n');
+      expect(callsOf(handlerCalls(), 'xtrabackup')[0].args.slice(1, 4)).toEqual(tlsArgs());
+      expectNoSecretLeak(r.calls);
+    });
+
+    test('replica: connects with the client certificate and verifies the primary against ca.crt and its name', () => {
+      write('xtrabackup_binlog_info', `binlog.000003\t197\t${UUID_A}:1-5\n`);
+      const r = box.run(SCRIPT, { ...env, ...tls });
+      expect(r.status).toBe(0);
+      const d = tls.TLS_CLIENT_DIR;
+      expect(sql(r.calls)).toEqual([
+        changeSource(`${UUID_A}:1-5`).replace(
+          'SOURCE_SSL=1, ',
+          `SOURCE_SSL=1, SOURCE_SSL_CA='${d}/ca.crt', SOURCE_SSL_CERT='${d}/tls.crt', SOURCE_SSL_KEY='${d}/tls.key', SOURCE_SSL_VERIFY_SERVER_CERT=1, `,
+        ),
+      ]);
+      expect(sql(r.calls)[0]).toContain("SOURCE_HOST='mysql-0.mysql'");
+      expect(serve(r.calls).map((c) => c.args)).toEqual([tlsServeArgs()]);
+    });
+
+    test('replica: its own queries to the primary as that user present the certificate and verify the name', () => {
+      write('change_source.sql.orig', 'RESET BINARY LOGS AND GTIDS;\n');
+      const r = box.run(SCRIPT, { ...env, ...tls });
+      const toPrimary = callsOf(r.calls, 'mysql').filter((c) => c.args.includes('mysql-0.mysql'));
+      expect(toPrimary.length).toBeGreaterThan(0);
+      for (const c of toPrimary)
+        expect(c.args.slice(0, 5)).toEqual([
+          `--defaults-extra-file=${cnf}/replication.cnf`,
+          '--ssl-mode=VERIFY_IDENTITY',
+          ...tlsArgs(),
+        ]);
+    });
+
+    test('fails if REPLICATION_SUBJECT is unset, a certificate file is unreadable, or the path is not plain', () => {
+      let r = box.run(SCRIPT, { ...env, TLS_CLIENT_DIR: tls.TLS_CLIENT_DIR });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('REPLICATION_SUBJECT must be the subject of the client certificate');
+      fs.rmSync(path.join(tls.TLS_CLIENT_DIR, 'tls.key'));
+      r = box.run(SCRIPT, { ...env, ...tls });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(
+        `cannot read ${tls.TLS_CLIENT_DIR}/tls.key (the Secret volume of the client certificate)`,
+      );
+      r = box.run(SCRIPT, { ...env, ...tls, TLS_CLIENT_DIR: '/etc/my tls' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("TLS_CLIENT_DIR must be a plain path, got '/etc/my tls'");
+      expect(r.calls).toEqual([]);
+    });
+  });
+  describe('the backup server: one backup at a time, a directory per connection, mutual TLS', () => {
+    const tmp = () => env.BACKUP_TMP;
+    const targetDirOf = (c: Call) =>
+      c.args.find((a) => a.startsWith('--target-dir='))!.slice('--target-dir='.length);
+    beforeEach(() => {
+      // Reports its --target-dir: there, empty and private, while it runs.
+      box.fake(
+        'xtrabackup',
+        'for a; do case $a in --target-dir=*) d=${a#--target-dir=} ;; esac; done; [[ -d $d && -z $(ls -A "$d") ]] && stat -c %a "$d"; echo STREAM',
+      );
+    });
+
+    test('each connection gets its own temporary directory, removed afterwards with the lock', () => {
+      box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      const first = connection();
+      const second = connection();
+      expect(first.stdout).toBe('700\nSTREAM\n');
+      expect(second.stdout).toBe('700\nSTREAM\n');
+      const dirs = callsOf(handlerCalls(), 'xtrabackup').map(targetDirOf);
+      expect(dirs).toHaveLength(2);
+      expect(dirs[0]).not.toBe(dirs[1]);
+      for (const d of dirs) expect(d.startsWith(`${tmp()}/xtrabackup-stream.`)).toBe(true);
+      expect(ls(tmp())).toEqual([]);
+      expect(first.stderr).toContain('sidecar: serving a backup');
+    });
+
+    test('while a backup runs, another connection is refused: no bytes, no xtrabackup', () => {
+      box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      fs.mkdirSync(path.join(tmp(), 'xtrabackup-stream.lock'));
+      const c = connection();
+      expect(c.status).toBe(1);
+      expect(c.stdout).toBe('');
+      expect(c.stderr).toContain(
+        'a backup is already being served; refusing this connection (one at a time)',
+      );
+      expect(callsOf(handlerCalls(), 'xtrabackup')).toEqual([]);
+      expect(ls(tmp())).toEqual(['xtrabackup-stream.lock']); // the running backup's lock is not touched
+    });
+
+    test('a failed xtrabackup fails the connection and still cleans up', () => {
+      box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      box.fake('xtrabackup', 'exit 3');
+      expect(connection().status).toBe(3);
+      expect(ls(tmp())).toEqual([]);
+    });
+
+    test("a previous container's lock and directories are removed before serving", () => {
+      fs.mkdirSync(path.join(tmp(), 'xtrabackup-stream.lock'));
+      fs.mkdirSync(path.join(tmp(), 'xtrabackup-stream.4242'));
+      fs.writeFileSync(path.join(tmp(), 'other-file'), '');
+      box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0' });
+      expect(ls(tmp())).toEqual(['other-file']);
+      expect(connection().stdout).toBe('700\nSTREAM\n');
+    });
+
+    describe('with TLS_SERVER_DIR', () => {
+      let server: string;
+      let tlsEnv: Record<string, string>;
+      beforeEach(() => {
+        server = box.dir('tls-server');
+        for (const f of ['ca.crt', 'tls.crt', 'tls.key']) fs.writeFileSync(path.join(server, f), `${f} 1\n`);
+        tlsEnv = { TLS_SERVER_DIR: server, BACKUP_CLIENT_NAME: 'mysql-replication' };
+      });
+
+      test('listens with OpenSSL: the server certificate, the client verified against ca.crt and its name', () => {
+        const r = box.run(SCRIPT, { ...env, ...tlsEnv, POD_NAME: 'mysql-0' });
+        expect(r.status).toBe(0);
+        expect(serve(r.calls).map((c) => c.args)).toEqual([
+          [
+            '-U',
+            `OPENSSL-LISTEN:3307,reuseaddr,fork,cert=${server}/tls.crt,key=${server}/tls.key,cafile=${server}/ca.crt,verify=1,commonname=mysql-replication`,
+            'EXEC:bash -c serve_one_backup',
+          ],
+        ]);
+        expect(r.stdout).toContain('serving backups on port 3307 (mutual TLS, client mysql-replication)');
+      });
+
+      test('a renewed certificate restarts the listener between backups (socat reads it only at start)', () => {
+        const sleeps = path.join(box.root, 'sleeps');
+        box.fake('socat', `env -0 >"${box.root}/socat.env"; exec /usr/bin/sleep 30`);
+        box.fake(
+          'sleep',
+          `n=$(( $(cat ${sleeps} 2>/dev/null || echo 0) + 1 )); echo $n >${sleeps}
+[[ $n == 1 ]] && echo 'tls.crt 2' >"${server}/tls.crt"
+exec /usr/bin/sleep "$@"`,
+        );
+        const r = box.run(SCRIPT, { ...env, ...tlsEnv, POD_NAME: 'mysql-0', MONITOR_ROUNDS: '3' });
+        expect(r.status).toBe(0);
+        expect(serve(r.calls)).toHaveLength(2);
+        expect(
+          r.stdout.match(/the server certificate was renewed; restarting the backup server/g),
+        ).toHaveLength(1);
+      });
+
+      test('a renewal while a backup runs waits for it to end', () => {
+        box.fake('socat', `env -0 >"${box.root}/socat.env"; exec /usr/bin/sleep 30`);
+        box.fake(
+          'sleep',
+          `echo 'tls.crt 2' >"${server}/tls.crt"; mkdir -p "${tmp()}/xtrabackup-stream.lock"; exec /usr/bin/sleep "$@"`,
+        );
+        const r = box.run(SCRIPT, { ...env, ...tlsEnv, POD_NAME: 'mysql-0', MONITOR_ROUNDS: '3' });
+        expect(r.status).toBe(0);
+        expect(serve(r.calls)).toHaveLength(1);
+      });
+
+      test('fails if BACKUP_CLIENT_NAME is missing or a certificate file is unreadable', () => {
+        let r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', TLS_SERVER_DIR: server });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain(
+          "BACKUP_CLIENT_NAME must be the common name of the client certificate, got ''",
+        );
+        fs.rmSync(path.join(server, 'tls.key'));
+        r = box.run(SCRIPT, { ...env, ...tlsEnv, POD_NAME: 'mysql-0' });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain(
+          `cannot read ${server}/tls.key (the Secret volume of the server certificate)`,
+        );
+        expect(serve(r.calls)).toEqual([]);
+      });
+    });
   });
 });

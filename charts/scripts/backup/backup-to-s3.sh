@@ -36,7 +36,9 @@
 #   S3_ENDPOINT_URL           another S3 endpoint (e.g. a VPC interface endpoint); default: the CLI's
 #   BACKUP_TLS_CA, BACKUP_TLS_CERT, BACKUP_TLS_KEY, BACKUP_TLS_SERVER_NAME
 #                             all four set: connect to the backup port with TLS, this client certificate,
-#                             verifying the server against the CA and name; none set: plain TCP
+#                             verifying the server against the CA and name; none set: plain TCP. With TLS
+#                             the replication user's queries to the pods present the same certificate and
+#                             verify each pod's name (the user must present it: REQUIRE SUBJECT)
 #   CONTAINER_IMAGE           the container's image, named when a tool is missing
 # Tools (percona/percona-xtrabackup 8.4 image): aws, mysql, socat, jq, sha256sum, mkfifo, mktemp, tee, tail,
 # wc, grep, sed, cut, od, dd, head, date, tr.
@@ -104,12 +106,18 @@ password=${password//\"/\\\"}
 (
   umask 077
   printf '[client]\nuser="%s"\npassword="%s"\n' "$REPLICATION_USER" "$password" >"$cnf"
+  if ((tls)); then
+    printf 'ssl-ca="%s"\nssl-cert="%s"\nssl-key="%s"\n' \
+      "$BACKUP_TLS_CA" "$BACKUP_TLS_CERT" "$BACKUP_TLS_KEY" >>"$cnf"
+  fi
 )
 unset password
+mysql_tls=()
+((tls == 0)) || mysql_tls=(--ssl-mode=VERIFY_IDENTITY)
 mysql_at() {
   local host=$1
   shift
-  mysql --defaults-extra-file="$cnf" -h "$host" -P "$MYSQL_PORT" --connect-timeout=10 "$@" </dev/null
+  mysql --defaults-extra-file="$cnf" "${mysql_tls[@]}" -h "$host" -P "$MYSQL_PORT" --connect-timeout=10 "$@" </dev/null
 }
 
 # 1. The source.

@@ -30,7 +30,14 @@
 #   EMPTY_PRIMARY refuse (default) or clone: what an empty ordinal 0 does while a peer holds data
 #   MYSQL_PORT    the peers' mysqld port (default 3306)
 #   CLIENT_CNF_DIR  with EMPTY_PRIMARY=clone: holds replication.cnf (written by init-mysql)
-# Tools: socat, xbstream, xtrabackup, mysql (from the Percona XtraBackup image); find, touch, rm.
+#   TLS_CLIENT_DIR  optional: the cluster's client certificate (cert-manager Secret volume: ca.crt,
+#                 tls.crt, tls.key). The stream then runs over mutual TLS: socat presents the certificate
+#                 and verifies the serving pod's certificate against ca.crt and the name <peer> it
+#                 connects to; the queries to the peers as the replication user present it and verify
+#                 the peer's name. Unset: plain TCP (the workshop page's setup).
+# A stream that ends without a single file (the peer refused: another backup running, replication
+# refused there, or a failed TLS handshake) counts as a failed attempt.
+# Tools: socat (with OpenSSL for TLS_CLIENT_DIR), xbstream, xtrabackup, mysql (from the Percona XtraBackup image); find, touch, rm.
 set -euo pipefail
 
 : "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
@@ -61,6 +68,11 @@ fail() {
 [[ $EMPTY_PRIMARY == refuse || $EMPTY_PRIMARY == clone ]] ||
   fail "EMPTY_PRIMARY must be 'refuse' or 'clone', got '$EMPTY_PRIMARY'"
 [[ $MYSQL_PORT =~ ^[0-9]+$ ]] || fail "MYSQL_PORT must be a port number, got '$MYSQL_PORT'"
+# The replication user's queries to a peer: with TLS_CLIENT_DIR it must present the client certificate.
+mysql_tls=()
+if [[ -n ${TLS_CLIENT_DIR:-} ]]; then
+  mysql_tls=(--ssl-mode=VERIFY_IDENTITY "--ssl-ca=$TLS_CLIENT_DIR/ca.crt" "--ssl-cert=$TLS_CLIENT_DIR/tls.crt" "--ssl-key=$TLS_CLIENT_DIR/tls.key")
+fi
 
 # ask_peer HOST: asks the peer's mysqld what it holds. Sets `answer` (its executed GTID set with
 # EMPTY_PRIMARY=clone, else "1"); returns 0 if it answered, 2 if the name does not resolve (no such
@@ -70,7 +82,7 @@ fail() {
 ask_peer() {
   local out code=0 err=/tmp/clone-mysql-peer.err
   if [[ $EMPTY_PRIMARY == clone ]]; then
-    out=$(mysql --defaults-extra-file="${CLIENT_CNF_DIR:?CLIENT_CNF_DIR must hold replication.cnf}/replication.cnf" \
+    out=$(mysql --defaults-extra-file="${CLIENT_CNF_DIR:?CLIENT_CNF_DIR must hold replication.cnf}/replication.cnf" "${mysql_tls[@]}" \
       -h "$1" -P "$MYSQL_PORT" --connect-timeout=5 -N -B -e 'SELECT @@GLOBAL.gtid_executed' </dev/null 2>"$err") || code=$?
   else
     out=$(mysql -h "$1" -P "$MYSQL_PORT" -u root --connect-timeout=5 -N -B -e 'SELECT 1' </dev/null 2>"$err") || code=$?
@@ -86,7 +98,7 @@ ask_peer() {
 # gtid_contains HOST A B: whether GTID set B contains A, computed by the mysqld on HOST.
 gtid_contains() {
   local r
-  r=$(mysql --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" -h "$1" -P "$MYSQL_PORT" --connect-timeout=5 \
+  r=$(mysql --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" "${mysql_tls[@]}" -h "$1" -P "$MYSQL_PORT" --connect-timeout=5 \
     -N -B -e "SELECT GTID_SUBSET('$2', '$3')" </dev/null 2>/tmp/clone-mysql-peer.err) ||
     fail "cannot compare GTID sets on $1: $(</tmp/clone-mysql-peer.err)"
   [[ $r == 1 ]]
@@ -147,10 +159,29 @@ if [[ -e $marker ]]; then
 fi
 touch "$marker"
 
+source_address="TCP:$peer:$BACKUP_PORT,connect-timeout=30"
+if [[ -n ${TLS_CLIENT_DIR:-} ]]; then
+  if [[ ! $TLS_CLIENT_DIR =~ ^[A-Za-z0-9/._-]+$ ]]; then
+    echo "clone-mysql: TLS_CLIENT_DIR must be a plain path, got '$TLS_CLIENT_DIR'" >&2
+    exit 1
+  fi
+  for f in ca.crt tls.crt tls.key; do
+    if [[ ! -r $TLS_CLIENT_DIR/$f ]]; then
+      echo "clone-mysql: cannot read $TLS_CLIENT_DIR/$f (the Secret volume of the client certificate)" >&2
+      exit 1
+    fi
+  done
+  # socat checks the peer certificate's names against $peer (since socat 1.7.3.0).
+  source_address="OPENSSL:$peer:$BACKUP_PORT,connect-timeout=30,cert=$TLS_CLIENT_DIR/tls.crt,key=$TLS_CLIENT_DIR/tls.key,cafile=$TLS_CLIENT_DIR/ca.crt,verify=1"
+fi
+
 for ((attempt = 1; ; attempt++)); do
-  echo "clone-mysql: streaming a backup from $peer:$BACKUP_PORT (attempt $attempt of $ATTEMPTS)"
-  if socat -u "TCP:$peer:$BACKUP_PORT,connect-timeout=30" STDOUT | xbstream -x -C "$DATA_DIR"; then
-    break
+  echo "clone-mysql: streaming a backup from $peer:$BACKUP_PORT (attempt $attempt of $ATTEMPTS)${TLS_CLIENT_DIR:+ over mutual TLS}"
+  if socat -u "$source_address" STDOUT | xbstream -x -C "$DATA_DIR"; then
+    if [[ -n $(find "$DATA_DIR" -mindepth 1 ! -name .clone-incomplete -print -quit) ]]; then
+      break
+    fi
+    echo "clone-mysql: $peer sent no backup (it refused the connection)" >&2
   fi
   if ((attempt >= ATTEMPTS)); then
     echo "clone-mysql: no complete backup from $peer after $ATTEMPTS attempts" >&2

@@ -77,10 +77,24 @@
 #   CREDENTIALS_DIR            the Secret volume (root-password, replication-password and, during a rotation,
 #                              their -previous keys): keeps the option files, the accounts and a replica's
 #                              SOURCE_PASSWORD in step with it ("credentials" below); unset: off
+#   TLS_CLIENT_DIR             optional: the cluster's client certificate (a cert-manager Secret volume with
+#                              ca.crt, tls.crt, tls.key). Then the replication user must present it
+#                              (REQUIRE SUBJECT REPLICATION_SUBJECT), replicas connect with it and verify the
+#                              primary's certificate against ca.crt and the name <name>-0.<service>
+#                              (SOURCE_SSL_VERIFY_SERVER_CERT=1), and the local xtrabackup presents it too.
+#   REPLICATION_SUBJECT        with TLS_CLIENT_DIR: the client certificate's subject, e.g. /CN=mysql-replication
+#   TLS_SERVER_DIR             optional: the server certificate (cert-manager Secret volume). Then backups are
+#                              served over mutual TLS only: socat OPENSSL-LISTEN with this certificate,
+#                              verify=1 against its ca.crt and commonname=BACKUP_CLIENT_NAME; a renewed
+#                              certificate restarts the listener (between backups)
+#   BACKUP_CLIENT_NAME         with TLS_SERVER_DIR: the common name the client certificate must carry
+#   BACKUP_TMP                 where each backup gets its own temporary directory and the one-at-a-time
+#                              lock lives (default /tmp)
 # Writable paths: DATA_DIR (change_source.sql.in/.orig, replication-refused), /tmp (STATE_FILE,
 # xtrabackup's --target-dir, where a streaming backup keeps its temporary files) and, with CREDENTIALS_DIR,
 # CLIENT_CNF_DIR (the option files it refreshes).
-# Tools: bash, mysql (8.4 client), socat, xtrabackup, sleep; /bin/sh (socat's SYSTEM).
+# Tools: bash, mysql (8.4 client), socat (with OpenSSL for TLS_SERVER_DIR), xtrabackup, sleep, mkdir, rm,
+# rmdir; /bin/sh (socat's SYSTEM).
 # SQL string escaping assumes sql_mode without NO_BACKSLASH_ESCAPES (the MySQL default).
 set -euo pipefail
 
@@ -155,6 +169,23 @@ sql_string() {
   local s=${1//\\/\\\\}
   printf '%s' "${s//\'/\\\'}"
 }
+# TLS options, empty without TLS_CLIENT_DIR (then replication is encrypted with SOURCE_SSL=1 but unverified).
+tls_source=""
+tls_require=""
+xtrabackup_tls=""
+source_tls=()
+if [[ -n ${TLS_CLIENT_DIR:-} ]]; then
+  [[ $TLS_CLIENT_DIR =~ ^[A-Za-z0-9/._-]+$ ]] || fail "TLS_CLIENT_DIR must be a plain path, got '$TLS_CLIENT_DIR'"
+  : "${REPLICATION_SUBJECT:?REPLICATION_SUBJECT must be the subject of the client certificate, e.g. /CN=mysql-replication}"
+  for f in ca.crt tls.crt tls.key; do
+    [[ -r $TLS_CLIENT_DIR/$f ]] || fail "cannot read $TLS_CLIENT_DIR/$f (the Secret volume of the client certificate)"
+  done
+  tls_source=", SOURCE_SSL_CA='$(sql_string "$TLS_CLIENT_DIR/ca.crt")', SOURCE_SSL_CERT='$(sql_string "$TLS_CLIENT_DIR/tls.crt")', SOURCE_SSL_KEY='$(sql_string "$TLS_CLIENT_DIR/tls.key")', SOURCE_SSL_VERIFY_SERVER_CERT=1"
+  tls_require=" REQUIRE SUBJECT '$(sql_string "$REPLICATION_SUBJECT")'"
+  xtrabackup_tls=" --ssl-ca=$TLS_CLIENT_DIR/ca.crt --ssl-cert=$TLS_CLIENT_DIR/tls.crt --ssl-key=$TLS_CLIENT_DIR/tls.key"
+  # The sidecar's own queries to the primary as that user: certificate presented, name verified.
+  source_tls=(--ssl-mode=VERIFY_IDENTITY "--ssl-ca=$TLS_CLIENT_DIR/ca.crt" "--ssl-cert=$TLS_CLIENT_DIR/tls.crt" "--ssl-key=$TLS_CLIENT_DIR/tls.key")
+fi
 user_literal="'$(sql_string "$REPLICATION_USER")'"
 user_sql="$user_literal@'%'"
 password_literal="'$(sql_string "$replication_password")'"
@@ -386,10 +417,11 @@ if ((ordinal == 0)); then
   # whether the server is in a Group Replication cluster).
   # With CREDENTIALS_DIR the password of an existing user is sync_credentials' to set (a plain ALTER USER
   # during a rotation would end the previous password the replicas still use).
-  set_password="ALTER USER $user_sql IDENTIFIED BY $password_literal;"
-  [[ -z $CREDENTIALS_DIR ]] || set_password=''
+  # Its TLS requirement is this script's to keep in either case.
+  set_password="ALTER USER $user_sql IDENTIFIED BY $password_literal$tls_require;"
+  [[ -z $CREDENTIALS_DIR ]] || set_password="${tls_require:+ALTER USER $user_sql$tls_require;}"
   printf '%s\n' \
-    "CREATE USER IF NOT EXISTS $user_sql IDENTIFIED BY $password_literal;" \
+    "CREATE USER IF NOT EXISTS $user_sql IDENTIFIED BY $password_literal$tls_require;" \
     ${set_password:+"$set_password"} \
     "GRANT REPLICATION SLAVE, BACKUP_ADMIN, PROCESS, RELOAD, LOCK TABLES, REPLICATION CLIENT ON *.* TO $user_sql;" \
     "GRANT SELECT ON performance_schema.log_status TO $user_sql;" \
@@ -404,7 +436,7 @@ else
       'STOP REPLICA;' \
       'RESET REPLICA ALL;' \
       "$(<change_source.sql.in)" \
-      "CHANGE REPLICATION SOURCE TO SOURCE_HOST=$host_literal, SOURCE_PORT=$MYSQL_PORT, SOURCE_USER=$user_literal, SOURCE_PASSWORD=$password_literal, SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, SOURCE_CONNECT_RETRY=10;" \
+      "CHANGE REPLICATION SOURCE TO SOURCE_HOST=$host_literal, SOURCE_PORT=$MYSQL_PORT, SOURCE_USER=$user_literal, SOURCE_PASSWORD=$password_literal, SOURCE_AUTO_POSITION=1, SOURCE_SSL=1$tls_source, SOURCE_CONNECT_RETRY=10;" \
       'SET GLOBAL super_read_only = ON;' \
       'START REPLICA;' |
       mysql_root; then
@@ -430,7 +462,7 @@ fi
 
 # mysql_source ARGS...: the mysql client as the replication user on the primary.
 mysql_source() {
-  mysql --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" -h "$primary_host" -P "$MYSQL_PORT" \
+  mysql --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" "${source_tls[@]}" -h "$primary_host" -P "$MYSQL_PORT" \
     --connect-timeout=5 "$@"
 }
 
@@ -549,11 +581,67 @@ evaluate() {
 # Monitoring: with the exporter on, the chart prepends charts/scripts/monitoring/exporter-user.sh.
 if [[ -n ${EXPORTER_USER:-} ]]; then ensure_exporter_user; fi
 
-echo "sidecar: serving backups on port $BACKUP_PORT"
-socat -U "TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork" \
-  "SYSTEM:test ! -e $DATA_DIR/$REFUSED_FILE && exec xtrabackup --defaults-extra-file=$CLIENT_CNF_DIR/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=$MYSQL_PORT --datadir=$DATA_DIR --target-dir=/tmp/xtrabackup-stream" &
-children+=($!)
-backup_server=$!
+# ---- the backup server ---------------------------------------------------------------------------
+# socat accepts each connection in a child that runs serve_one_backup (exported to the `bash` it
+# execs); with TLS_SERVER_DIR only after the TLS handshake verified the client's certificate, so a
+# connection without the cluster's client certificate gets no byte and starts no xtrabackup.
+BACKUP_TMP=${BACKUP_TMP:-/tmp}
+BACKUP_LOCK=$BACKUP_TMP/xtrabackup-stream.lock
+# No backup runs before this container serves: whatever is there is left over from a previous one.
+rm -rf "$BACKUP_LOCK" "$BACKUP_TMP"/xtrabackup-stream.*
+# serve_one_backup: one connection's backup, on standard output: refused (nothing sent) while
+# replication is refused or another backup is running; xtrabackup keeps its temporary files in a
+# directory of this connection only, removed when it ends.
+serve_one_backup() {
+  if [[ -e $DATA_DIR/$REFUSED_FILE ]]; then
+    echo "sidecar: replication is refused here ($REFUSED_FILE); not serving a backup" >&2
+    exit 1
+  fi
+  if ! mkdir "$BACKUP_LOCK" 2>/dev/null; then
+    echo "sidecar: a backup is already being served; refusing this connection (one at a time)" >&2
+    exit 1
+  fi
+  local dir=$BACKUP_TMP/xtrabackup-stream.$BASHPID rc=0
+  trap 'rm -rf "$dir"; rmdir "$BACKUP_LOCK"' EXIT
+  mkdir -m 700 "$dir"
+  echo "sidecar: serving a backup${SOCAT_PEERADDR:+ to $SOCAT_PEERADDR}${SOCAT_OPENSSL_X509_COMMONNAME:+ (client certificate $SOCAT_OPENSSL_X509_COMMONNAME)}" >&2
+  # shellcheck disable=SC2086 # xtrabackup_tls is a list of options without spaces in their values
+  xtrabackup --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" $xtrabackup_tls --backup --stream=xbstream \
+    --host=127.0.0.1 --port="$MYSQL_PORT" --datadir="$DATA_DIR" --target-dir="$dir" || rc=$?
+  exit "$rc"
+}
+export -f serve_one_backup
+export DATA_DIR REFUSED_FILE BACKUP_LOCK BACKUP_TMP CLIENT_CNF_DIR MYSQL_PORT xtrabackup_tls
+
+backup_listen="TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork"
+served_tls=''
+# server_tls: the server certificate's three files as one string (what the listener loaded).
+server_tls() {
+  local f out=''
+  for f in ca.crt tls.crt tls.key; do out+=$(<"$TLS_SERVER_DIR/$f")$'\n'; done
+  printf '%s' "$out"
+}
+if [[ -n ${TLS_SERVER_DIR:-} ]]; then
+  [[ $TLS_SERVER_DIR =~ ^[A-Za-z0-9/._-]+$ ]] || fail "TLS_SERVER_DIR must be a plain path, got '$TLS_SERVER_DIR'"
+  [[ ${BACKUP_CLIENT_NAME:-} =~ ^[A-Za-z0-9._-]+$ ]] ||
+    fail "BACKUP_CLIENT_NAME must be the common name of the client certificate, got '${BACKUP_CLIENT_NAME:-}'"
+  for f in ca.crt tls.crt tls.key; do
+    [[ -r $TLS_SERVER_DIR/$f ]] || fail "cannot read $TLS_SERVER_DIR/$f (the Secret volume of the server certificate)"
+  done
+  # Mutual TLS: the server certificate; the client must present a certificate signed by ca.crt whose
+  # name is BACKUP_CLIENT_NAME (verify=1 is socat's default, written out).
+  backup_listen="OPENSSL-LISTEN:$BACKUP_PORT,reuseaddr,fork,cert=$TLS_SERVER_DIR/tls.crt,key=$TLS_SERVER_DIR/tls.key,cafile=$TLS_SERVER_DIR/ca.crt,verify=1,commonname=$BACKUP_CLIENT_NAME"
+fi
+# socat reads the certificate once, when it starts: the loop below restarts it after a renewal.
+start_backup_server() {
+  [[ -z ${TLS_SERVER_DIR:-} ]] || served_tls=$(server_tls)
+  socat -U "$backup_listen" "EXEC:bash -c serve_one_backup" &
+  children+=($!)
+  backup_server=$!
+}
+
+echo "sidecar: serving backups on port $BACKUP_PORT${TLS_SERVER_DIR:+ (mutual TLS, client $BACKUP_CLIENT_NAME)}"
+start_backup_server
 
 last=''
 for ((round = 1; MONITOR_ROUNDS == 0 || round <= MONITOR_ROUNDS; round++)); do
@@ -561,6 +649,12 @@ for ((round = 1; MONITOR_ROUNDS == 0 || round <= MONITOR_ROUNDS; round++)); do
     wait "$backup_server" || true
     fail "the backup server (socat) exited; restarting"
   }
+  if [[ -n ${TLS_SERVER_DIR:-} && ! -e $BACKUP_LOCK && $(server_tls) != "$served_tls" ]]; then
+    echo "sidecar: the server certificate was renewed; restarting the backup server to serve it"
+    kill -TERM "$backup_server" 2>/dev/null || true
+    wait "$backup_server" || true
+    start_backup_server
+  fi
   evaluate
   sync_credentials
   [[ -z $credentials_problem ]] || reason+=" (credentials: $credentials_problem)"

@@ -378,6 +378,11 @@ export class ClientPod {
     return this.pod.container('mysql-client').exec(argv, timeoutMs, input);
   }
 
+  /** The pause process holding the client pod's network namespace (0 before the first run). */
+  get sandboxPid(): number {
+    return this.pod?.sandboxPid ?? 0;
+  }
+
   /** Deletes the client pod. */
   async delete(): Promise<void> {
     if (this.pod) await this.cluster.deletePod(this.pod, 1);

@@ -204,13 +204,18 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
           'SLAVE MONITOR',
         ];
         const out: string[] = [];
+        // With TLS the user must also present the client certificate (checked in tls-verified).
+        const subject = sts.sts.spec.template.spec.containers
+          .find((c) => c.name === 'xtrabackup')
+          ?.env?.find((e) => e.name === 'REPLICATION_SUBJECT')?.value;
+        const require = subject ? ` REQUIRE SUBJECT '${subject}'` : '';
         for (const ordinal of [0, 1, 2]) {
           const grants = (await sql(host(ordinal), "SHOW GRANTS FOR 'repl'@'%'")).split('\n');
           const m = grants[0]?.match(
-            /^GRANT (.*) ON \*\.\* TO `repl`@`%` IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}'$/,
+            /^GRANT (.*) ON \*\.\* TO `repl`@`%` IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}'(.*)$/,
           );
           const privs = m?.[1].split(', ').sort() ?? [];
-          if (grants.length !== 1 || privs.join() !== expected.join())
+          if (grants.length !== 1 || privs.join() !== expected.join() || m?.[2] !== require)
             throw new Error(
               `${name(ordinal)}: ${grants.map((g) => g.replace(/PASSWORD '[^']*'/, "PASSWORD '<redacted>'")).join(' / ')}`,
             );
@@ -228,8 +233,6 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         return `${out.join('; ')} (REPLICATION CLIENT shows as MariaDB's BINLOG MONITOR, plus SLAVE MONITOR for SHOW REPLICA STATUS; BACKUP_ADMIN and the 3 performance_schema grants dropped by the shim); mysql-0 sidecar: ${notes}; repl authenticated: replicas' IO threads and two backups as repl`;
       },
     },
-    // With tls: clients-require-tls, tls-verified, backup-port-refuses-unauthenticated, tls-renewal.
-    ...tlsSteps(w),
     {
       id: 'write-read',
       title: 'create test.messages on mysql-0, read it on mysql-1, mysql-2 and through mysql-read',
@@ -249,6 +252,8 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         return `mysql-1 and mysql-2 have the row; mysql-read answered '${viaRead}'; mysql-0 gtid_binlog_pos ${pos}, replicas' gtid_slave_pos ${applied.join(', ')}; SHOW BINARY LOG STATUS on mysql-0: ${binlog.split('\t').slice(0, 2).join(' ')}`;
       },
     },
+    // With tls: clients-require-tls, tls-verified, backup-port-refuses-unauthenticated, tls-renewal.
+    ...tlsSteps(w, h),
     replicasReadOnlyStep(
       w,
       h,

@@ -368,7 +368,8 @@ export function restoreInitContainers(
         { name: 'WORK_DIR', value: TMP },
         { name: 'CONTAINER_IMAGE', value: c.images.mysql },
       ],
-      volumeMounts: [mounts.data, mounts.conf, ...mounts.tmp],
+      // conf.d holds tls.cnf with tls set: its mysqld reads the server certificate too.
+      volumeMounts: [mounts.data, mounts.conf, ...mounts.tmp, ...tlsMounts(c, ['server'])],
       securityContext: mounts.securityContext('mysql-image'),
       resources: mounts.resources,
     },

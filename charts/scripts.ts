@@ -6,7 +6,12 @@ import { MysqlFlavor } from './config';
 
 /** The shell scripts the pods run; each is a real file under `charts/scripts/`, read at synth time. */
 export type ScriptName =
-  'init-mysql' | 'clone-mysql' | 'xtrabackup-sidecar' | 'replica-ready' | 'xtrabackup-liveness' | 'tls-reload';
+  | 'init-mysql'
+  | 'clone-mysql'
+  | 'xtrabackup-sidecar'
+  | 'replica-ready'
+  | 'xtrabackup-liveness'
+  | 'tls-reload';
 
 const SCRIPT_DIR = join(__dirname, 'scripts');
 const ROOT = join(__dirname, '..');

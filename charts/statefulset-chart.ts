@@ -249,7 +249,7 @@ export class StatefulSetChart extends Chart {
       // Restarts a sidecar whose backup server stopped accepting connections, read from the kernel's
       // socket table without ever connecting (charts/scripts/common/xtrabackup-liveness.sh).
       livenessProbe: probe(
-        ['bash', '-c', scripts['xtrabackup-liveness'], 'xtrabackup-liveness'],
+        ['bash', '-c', scripts['xtrabackup-liveness']!, 'xtrabackup-liveness'],
         c.probes.liveness,
       ),
     };

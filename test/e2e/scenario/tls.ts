@@ -327,8 +327,14 @@ export function tlsSteps(w: ProductionContext, h: StepHelpers): Step[] {
 
         // The cluster's client certificate gets a backup (the xbstream magic), and only one at a time.
         const before = served();
-        const fetch = () =>
-          attack(`timeout 60 socat -u ${tls(ca)} STDOUT 2>/dev/null | { head -c 8 >&2; wc -c; }`, 70_000);
+        // `pauseSeconds`: after the first 8 bytes (the xbstream magic) the reader stops reading for that
+        // long, so the pipe and socket buffers fill and xtrabackup blocks on its output: the server-side
+        // backup is still running (and holds its lock) when the second connection arrives.
+        const fetch = (pauseSeconds = 0) =>
+          attack(
+            `timeout 60 socat -u ${tls(ca)} STDOUT 2>/dev/null | { head -c 8 >&2; sleep ${pauseSeconds}; wc -c; }`,
+            70_000,
+          );
         // The same sampler sees the authenticated backup's processes: it is not blind.
         const seenOk = new Set<string>();
         let fetching = true;
@@ -338,26 +344,51 @@ export function tlsSteps(w: ProductionContext, h: StepHelpers): Step[] {
             await sleep(10);
           }
         })();
-        const both = await Promise.all([fetch(), sleep(1_000).then(fetch)]);
+        let firstDone = false;
+        const firstFetch = fetch(6).then((r) => {
+          firstDone = true;
+          return r;
+        });
+        // The second connection starts only once the first backup is being served.
+        await waitFor(
+          'the first authenticated backup to be served',
+          20_000,
+          async () => served() - before >= 1,
+          20,
+        );
+        await sleep(300);
+        if (firstDone)
+          throw new Error('the first (paused) backup ended before the second connection started');
+        const second = await fetch();
+        const overlapped = !firstDone;
+        const firstResult = await firstFetch;
         fetching = false;
         await okSampler;
         if (seenOk.size === 0)
           throw new Error('the process sampler saw no backup process during an authenticated backup');
-        const got = both.map((r) => ({
+        if (!overlapped)
+          throw new Error(
+            'the first backup ended before the second connection was answered: they did not overlap',
+          );
+        const got = [firstResult, second].map((r) => ({
           bytes: Number(r.stdout.trim().split('\n').pop()) + r.stderr.length,
           magic: r.stderr,
         }));
-        const winners = got.filter((g) => g.bytes > 0);
-        if (winners.length !== 1 || winners[0].magic !== 'XBSTCK01')
+        if (got[0].magic !== 'XBSTCK01' || got[0].bytes <= 8)
           throw new Error(
-            `two concurrent connections with the client certificate: ${JSON.stringify(got)} (expected exactly one xbstream)`,
+            `the first connection with the client certificate: ${JSON.stringify(got[0])} (expected an xbstream)`,
+          );
+        if (got[1].bytes !== 0)
+          throw new Error(
+            `a second connection while the first backup was running: ${JSON.stringify(got[1])} (expected 0 bytes: one backup at a time)`,
           );
         if (!p0.logs('xtrabackup').includes('refusing this connection (one at a time)'))
           throw new Error('the sidecar did not log the refusal of the concurrent connection');
         if (served() - before !== 1) throw new Error(`${served() - before} backups logged, expected 1`);
+        const winners = [got[0]];
         const first = winners[0].bytes;
         out.push(
-          `client certificate CN=mysql-replication: ${first} bytes starting "XBSTCK01" (xbstream), sampler saw ${[...seenOk].join(', ')}; a concurrent second connection: 0 bytes ("a backup is already being served; refusing this connection")`,
+          `client certificate CN=mysql-replication: ${first} bytes starting "XBSTCK01" (xbstream), sampler saw ${[...seenOk].join(', ')}; a second connection while it was held open (reader paused 6 s after the magic): 0 bytes ("a backup is already being served; refusing this connection")`,
         );
         const tmpLeft = await p0
           .container('xtrabackup')

@@ -30,6 +30,9 @@ describe('production: the objects', () => {
       'Certificate/mysql-client',
       'PodDisruptionBudget/mysql',
       'NetworkPolicy/mysql',
+      'NetworkPolicy/mysql-backup',
+      'NetworkPolicy/mysql-restore-drill',
+      'NetworkPolicy/mysql-volume-snapshot',
       'StatefulSet/mysql',
       'ServiceAccount/mysql-backup',
       'CronJob/mysql-backup',
@@ -68,10 +71,10 @@ describe('production: the objects', () => {
 
 describe('production: supported MySQL', () => {
   test('MySQL 8.4 LTS with Percona XtraBackup 8.4 for the clone and the sidecar', () => {
-    expect(container(pod, 'init-mysql').image).toBe('mysql:8.4');
-    expect(container(pod, 'mysql').image).toBe('mysql:8.4');
-    expect(container(pod, 'clone-mysql').image).toBe('percona/percona-xtrabackup:8.4');
-    expect(container(pod, 'xtrabackup').image).toBe('percona/percona-xtrabackup:8.4');
+    expect(container(pod, 'init-mysql').image).toBe('mysql:8.4.10');
+    expect(container(pod, 'mysql').image).toBe('mysql:8.4.10');
+    expect(container(pod, 'clone-mysql').image).toBe('percona/percona-xtrabackup:8.4.0-6.1');
+    expect(container(pod, 'xtrabackup').image).toBe('percona/percona-xtrabackup:8.4.0-6.1');
   });
   test('the sidecar speaks MySQL 8.4 (no CHANGE MASTER, START SLAVE or MASTER_ options)', () => {
     const s = script('xtrabackup').replace(/^\s*#.*$/gm, '');
@@ -353,7 +356,7 @@ describe('production: storage that keeps data', () => {
 });
 
 describe('production: network', () => {
-  const np = only(objects, 'NetworkPolicy').spec;
+  const np = only(objects, 'NetworkPolicy', 'mysql').spec;
   test('selects the MySQL pods for ingress and egress', () => {
     expect(np.podSelector).toEqual({ matchLabels: { app: 'mysql' } });
     expect(np.policyTypes).toEqual(['Ingress', 'Egress']);
@@ -411,7 +414,7 @@ describe('production: network', () => {
         networkPolicy: { clients: [{ namespace: 'shop', podLabels: { role: 'api' } }] },
       }),
     ).objects;
-    expect(only(objs, 'NetworkPolicy').spec.ingress[1].from).toEqual([
+    expect(only(objs, 'NetworkPolicy', 'mysql').spec.ingress[1].from).toEqual([
       {
         namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },
         podSelector: { matchLabels: { role: 'api' } },

@@ -178,7 +178,7 @@ describe('tls: the pod', () => {
 
   test('the tls-reload container: mysql image, restricted, with limits, the script from charts/scripts/tls/', () => {
     const c = container(pod, 'tls-reload');
-    expect(c.image).toBe('mysql:8.4');
+    expect(c.image).toBe('mysql:8.4.10');
     expect(c.securityContext).toEqual({
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },

@@ -265,11 +265,12 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         'restricted pods: uid/gid 999 + fsGroup 999, no capabilities, no_new_privs, read-only root (mv /usr/bin/mysql fails), Secret volume 0440 root:999',
       run: async () => {
         const out: string[] = [];
-        // Every container of the pod template (mysql, xtrabackup and, with TLS, tls-reload).
+        // The containers that run as the mysql user: mysql, xtrabackup and, with TLS, tls-reload (the
+        // exporter runs as its image's nobody user, 65534: the monitoring steps check it).
         const specs = sts.sts.spec.template.spec.containers;
         const mounts = (c: string, mountPath: string) =>
           !!specs.find((s) => s.name === c)?.volumeMounts?.some((m) => m.mountPath === mountPath);
-        const names = specs.map((s) => s.name);
+        const names = specs.map((s) => s.name).filter((n) => n !== 'exporter');
         for (const ordinal of [0, 1, 2]) {
           const pod = sts.pod(ordinal);
           for (const c of names) {

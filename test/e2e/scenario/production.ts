@@ -353,7 +353,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         if (mv.code === 0 || !/Read-only file system/.test(mv.stderr))
           throw new Error(`mv /usr/bin/mysql: exit ${mv.code} ${mv.stderr}`);
         await sleep(6_000);
-        if (p1.readyColumn !== `${names.length}/${names.length}` || p1.restarts !== 0)
+        if (p1.readyColumn !== `${specs.length}/${specs.length}` || p1.restarts !== 0)
           throw new Error(`mysql-1 after the failed mv: ${p1.readyColumn} restarts=${p1.restarts}`);
         return `${out.join('; ')}; touch / /usr/bin /etc: "Read-only file system" in all ${3 * names.length} containers (${names.join(', ')}), /tmp (emptyDir) writable where mounted; credentials: 440 0:999 via ..data; init-mysql wrote root.cnf as uid 999 mode 600; every file clone-mysql wrote on mysql-2 is uid 999; kubectl exec mysql-1 -c mysql -- mv /usr/bin/mysql /usr/bin/mysql.off: "${mv.stderr.trim()}" (exit ${mv.code}), mysql-1 stays ${p1.readyColumn} restarts=${p1.restarts}; seccomp RuntimeDefault NOT applied by the harness`;
       },

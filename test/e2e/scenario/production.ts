@@ -453,10 +453,12 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         const firstFailure =
           pod.events.find((e) => /liveness probe of xtrabackup failed \(1x\)/.test(e)) ?? '';
         const waited = await clone;
+        // Every container Ready again (mysql, xtrabackup, tls-reload, exporter: as many as the template has).
+        const allReady = `${sts.sts.spec.template.spec.containers.length}/${sts.sts.spec.template.spec.containers.length}`;
         await waitFor(
-          'mysql-2 to be 2/2 again with a restarted sidecar',
+          `mysql-2 to be ${allReady} again with a restarted sidecar`,
           60_000,
-          async () => pod.readyColumn === '2/2' && status().restartCount === before.restartCount + 1,
+          async () => pod.readyColumn === allReady && status().restartCount === before.restartCount + 1,
           250,
         );
         const s2 = await replicaStatus(2);

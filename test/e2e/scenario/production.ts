@@ -433,9 +433,9 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
           pod.events.find((e) => /liveness probe of xtrabackup failed \(1x\)/.test(e)) ?? '';
         const waited = await clone;
         await waitFor(
-          'mysql-2 to be 2/2 again with a restarted sidecar',
+          'mysql-2 to be Ready again (every container) with a restarted sidecar',
           60_000,
-          async () => pod.readyColumn === '2/2' && status().restartCount === before.restartCount + 1,
+          async () => pod.ready && status().restartCount === before.restartCount + 1,
           250,
         );
         const s2 = await replicaStatus(2);

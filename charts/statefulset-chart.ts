@@ -118,6 +118,8 @@ export class StatefulSetChart extends Chart {
         { name: 'CONF_DIR', value: PATHS.initConfDir },
         { name: 'PRIMARY_CNF', value: c.mysqlFiles.primaryKey },
         { name: 'REPLICA_CNF', value: c.mysqlFiles.replicaKey },
+        // Named in the script's error when a tool it needs is missing from the image.
+        { name: 'CONTAINER_IMAGE', value: c.images.mysql },
         ...pod.credentialEnv('init'),
       ],
       volumeMounts: [
@@ -134,6 +136,7 @@ export class StatefulSetChart extends Chart {
       { name: 'SERVICE_NAME', value: c.name },
       { name: 'DATA_DIR', value: PATHS.dataDir },
       { name: 'BACKUP_PORT', value: String(c.backupPort) },
+      { name: 'CONTAINER_IMAGE', value: c.images.xtrabackup },
     ];
 
     const cloneMysql: k8s.Container = {

@@ -17,6 +17,7 @@ describe('xtrabackup-sidecar.sh (MySQL 5.7)', () => {
     box.fake('mysql', '[[ " $* " == *" -u root "* ]] || { echo "Access denied for user" >&2; exit 1; }');
     // The backup server runs until the sidecar stops it.
     box.fake('socat', 'exec sleep 30');
+    box.fake('xtrabackup'); // the fail-fast check needs it on PATH; socat's fake never runs it
     env = {
       POD_NAME: 'mysql-1',
       SERVICE_NAME: 'mysql',

@@ -26,6 +26,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
     box.fake('mysql');
     // The backup server runs until the sidecar stops it.
     box.fake('socat', 'exec sleep 30');
+    box.fake('xtrabackup'); // the fail-fast check needs it on PATH; socat's fake never runs it
     env = {
       POD_NAME: 'mysql-1',
       SERVICE_NAME: 'mysql',

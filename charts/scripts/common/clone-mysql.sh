@@ -30,8 +30,16 @@
 #   EMPTY_PRIMARY refuse (default) or clone: what an empty ordinal 0 does while a peer holds data
 #   MYSQL_PORT    the peers' mysqld port (default 3306)
 #   CLIENT_CNF_DIR  with EMPTY_PRIMARY=clone: holds replication.cnf (written by init-mysql)
-# Tools: socat, xbstream, xtrabackup, mysql (from the Percona XtraBackup image); find, touch, rm.
+#   CONTAINER_IMAGE  the container's image, named when a tool is missing (README "Images")
+# Tools: socat, xbstream, xtrabackup, mysql (from the Percona XtraBackup image); find, rm, sleep, touch.
 set -euo pipefail
+
+for tool in socat xbstream xtrabackup mysql find rm sleep touch; do
+  command -v "$tool" >/dev/null || {
+    echo "clone-mysql: $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Images\")" >&2
+    exit 127
+  }
+done
 
 : "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
 : "${SERVICE_NAME:?SERVICE_NAME must be the headless Service name}"

@@ -40,8 +40,17 @@
 #   MONITOR_ROUNDS    stop after this many checks and exit 0 (default 0: never; for tests)
 # The replica connects to the primary, and the backups connect to the local mysqld, as root with an
 # empty password, as in the seed (the workshop profile sets MYSQL_ALLOW_EMPTY_PASSWORD).
-# Tools: bash, mysql (client), socat, xtrabackup, sleep, tr, mv.
+# Tools: bash, mysql (client), socat, xtrabackup, sleep, tr, mv, rm; sh (socat's SYSTEM: runs /bin/sh
+# -c). Each is checked at start; a missing one names CONTAINER_IMAGE (the container's image; README
+# "Images").
 set -euo pipefail
+
+for tool in mysql socat xtrabackup sh mv rm sleep tr; do
+  command -v "$tool" >/dev/null || {
+    echo "sidecar (container xtrabackup): $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Images\")" >&2
+    exit 127
+  }
+done
 
 : "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
 : "${SERVICE_NAME:?SERVICE_NAME must be the headless Service name}"

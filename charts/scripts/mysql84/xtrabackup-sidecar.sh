@@ -80,9 +80,18 @@
 # Writable paths: DATA_DIR (change_source.sql.in/.orig, replication-refused), /tmp (STATE_FILE,
 # xtrabackup's --target-dir, where a streaming backup keeps its temporary files) and, with CREDENTIALS_DIR,
 # CLIENT_CNF_DIR (the option files it refreshes).
-# Tools: bash, mysql (8.4 client), socat, xtrabackup, sleep; /bin/sh (socat's SYSTEM).
+# Tools: bash, mysql (8.4 client), socat, xtrabackup, sleep, mv, rm; sh (socat's SYSTEM: runs /bin/sh
+# -c). Each is checked at start; a missing one names CONTAINER_IMAGE (the container's image; README
+# "Images").
 # SQL string escaping assumes sql_mode without NO_BACKSLASH_ESCAPES (the MySQL default).
 set -euo pipefail
+
+for tool in mysql socat xtrabackup sh mv rm sleep; do
+  command -v "$tool" >/dev/null || {
+    echo "sidecar (container xtrabackup): $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Images\")" >&2
+    exit 127
+  }
+done
 
 : "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
 : "${SERVICE_NAME:?SERVICE_NAME must be the headless Service name}"
@@ -345,7 +354,13 @@ cd "$DATA_DIR"
 # leaves XtraBackup's coordinates; with GTIDs they are the same on either role.
 if [[ -f xtrabackup_binlog_info ]]; then
   # "<file>\t<position>\t<gtid set>", the set possibly continued on further lines.
-  gtid_set=$(awk 'NR == 1 { $1 = ""; $2 = "" } { print }' xtrabackup_binlog_info | tr -d '[:space:]')
+  # In bash: no source confirms awk in the XtraBackup image (README "Images").
+  gtid_set='' line=''
+  {
+    read -r _ _ gtid_set || true
+    while IFS= read -r line || [[ -n $line ]]; do gtid_set+=$line; done
+  } <xtrabackup_binlog_info
+  gtid_set=${gtid_set//[[:space:]]/}
   if [[ -z $gtid_set ]]; then
     fail "xtrabackup_binlog_info has no GTID set (third column): this flavor requires gtid_mode=ON on every server; got: $(<xtrabackup_binlog_info)"
   fi

@@ -11,6 +11,8 @@ export const workshop: MysqlStackConfig = {
   namespace: 'mysql',
   replicas: 2,
   flavor: 'mysql57',
+  // Exact versions, never a floating tag (test/images.test.ts); what each image contains, with sources,
+  // and how to pin digests: README, "Images".
   images: {
     mysql: 'mysql:5.7.44',
     // gcr.io/google-samples/xtrabackup:1.0 is a schema-1 image on a registry that no longer exists.
@@ -66,6 +68,7 @@ export const production: MysqlStackConfig = {
   namespace: 'mysql-production',
   replicas: 3,
   flavor: 'mysql84',
+  // Percona's Operator for MySQL 1.2.0 certifies XtraBackup 8.4.0-6.1 with MySQL 8.4.10 (README, "Images").
   images: {
     mysql: 'mysql:8.4.10',
     xtrabackup: 'percona/percona-xtrabackup:8.4.0-6.1',

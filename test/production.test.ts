@@ -63,10 +63,10 @@ describe('production: the objects', () => {
 
 describe('production: supported MySQL', () => {
   test('MySQL 8.4 LTS with Percona XtraBackup 8.4 for the clone and the sidecar', () => {
-    expect(container(pod, 'init-mysql').image).toBe('mysql:8.4');
-    expect(container(pod, 'mysql').image).toBe('mysql:8.4');
-    expect(container(pod, 'clone-mysql').image).toBe('percona/percona-xtrabackup:8.4');
-    expect(container(pod, 'xtrabackup').image).toBe('percona/percona-xtrabackup:8.4');
+    expect(container(pod, 'init-mysql').image).toBe('mysql:8.4.10');
+    expect(container(pod, 'mysql').image).toBe('mysql:8.4.10');
+    expect(container(pod, 'clone-mysql').image).toBe('percona/percona-xtrabackup:8.4.0-6.1');
+    expect(container(pod, 'xtrabackup').image).toBe('percona/percona-xtrabackup:8.4.0-6.1');
   });
   test('the sidecar speaks MySQL 8.4 (no CHANGE MASTER, START SLAVE or MASTER_ options)', () => {
     const s = script('xtrabackup').replace(/^\s*#.*$/gm, '');

@@ -45,8 +45,9 @@ export const workshop: MysqlStackConfig = {
     architectures: ['amd64'],
   },
   gitops: {
-    // A workshop is torn down on purpose: Argo CD asks before pruning or deleting the database.
-    protection: 'confirm',
+    // Not 'confirm': Argo CD before 2.14 ignores Prune=confirm/Delete=confirm and would prune the
+    // Namespace, and with it the claims of these Delete volumes (README, "GitOps with Argo CD").
+    protection: 'forbid',
     argocd: { repoURL: 'https://github.com/example-org/mysql-gitops.git' },
   },
   // The workshop's cluster need not run the Prometheus Operator, and `kubectl apply -f dist/workshop/`

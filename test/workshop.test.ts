@@ -50,7 +50,7 @@ describe('workshop StorageClass (seed: mysql-storageclass.yaml)', () => {
         name: 'mysql-gp2',
         annotations: {
           'argocd.argoproj.io/sync-wave': '-2',
-          'argocd.argoproj.io/sync-options': 'Prune=confirm,Delete=confirm',
+          'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
         },
       },
       provisioner: 'ebs.csi.aws.com',

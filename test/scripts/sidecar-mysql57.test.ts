@@ -40,7 +40,7 @@ describe('xtrabackup-sidecar.sh (MySQL 5.7)', () => {
   const head = (calls: Call[]) => calls.filter((c) => !isMonitor(c));
   const SERVE_ARGS = [
     '-U',
-    'TCP-LISTEN:3307,reuseaddr,fork',
+    'TCP6-LISTEN:3307,ipv6only=0,reuseaddr,fork', // dual-stack; this host's kernel has IPv6
     `SYSTEM:read -r t v r <STATE && test x$v = xready && exec xtrabackup --backup --slave-info --stream=xbstream --host=127.0.0.1 --user=root --datadir=${'DATA'}`,
   ];
   const serveArgs = () => SERVE_ARGS.map((a) => a.replace('DATA', data).replace('STATE', env.STATE_FILE));

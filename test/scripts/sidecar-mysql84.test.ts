@@ -71,7 +71,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
     mysqlArgs('-N', '-B', '-e', `SELECT GTID_SUBSET(@@GLOBAL.gtid_executed, '${gtidSet}') = 0`);
   const serveArgs = (port = '3306') => [
     '-U',
-    'TCP-LISTEN:3307,reuseaddr,fork',
+    'TCP6-LISTEN:3307,ipv6only=0,reuseaddr,fork', // dual-stack; this host's kernel has IPv6
     `SYSTEM:test ! -e ${data}/replication-refused && exec xtrabackup --defaults-extra-file=${cnf}/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=${port} --datadir=${data} --target-dir=/tmp/xtrabackup-stream`,
   ];
   const changeSource = (gtidSet: string, port = '3306') =>

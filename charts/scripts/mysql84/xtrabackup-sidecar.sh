@@ -77,6 +77,7 @@
 #   CREDENTIALS_DIR            the Secret volume (root-password, replication-password and, during a rotation,
 #                              their -previous keys): keeps the option files, the accounts and a replica's
 #                              SOURCE_PASSWORD in step with it ("credentials" below); unset: off
+#   PROC_IF_INET6              exists when the kernel has IPv6 (default /proc/net/if_inet6)
 # Writable paths: DATA_DIR (change_source.sql.in/.orig, replication-refused), /tmp (STATE_FILE,
 # xtrabackup's --target-dir, where a streaming backup keeps its temporary files) and, with CREDENTIALS_DIR,
 # CLIENT_CNF_DIR (the option files it refreshes).
@@ -565,7 +566,14 @@ evaluate() {
 if [[ -n ${EXPORTER_USER:-} ]]; then ensure_exporter_user; fi
 
 echo "sidecar: serving backups on port $BACKUP_PORT"
-socat -U "TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork" \
+# One dual-stack socket (IPv6, with IPv4 clients as mapped addresses) serves IPv4-only, IPv6-only and
+# dual-stack pods alike; socat's TCP-LISTEN would take IPv4 only. IPv4 alone where the kernel has no IPv6.
+if [[ -e ${PROC_IF_INET6:-/proc/net/if_inet6} ]]; then
+  listen="TCP6-LISTEN:$BACKUP_PORT,ipv6only=0,reuseaddr,fork"
+else
+  listen="TCP4-LISTEN:$BACKUP_PORT,reuseaddr,fork"
+fi
+socat -U "$listen" \
   "SYSTEM:test ! -e $DATA_DIR/$REFUSED_FILE && exec xtrabackup --defaults-extra-file=$CLIENT_CNF_DIR/replication.cnf --backup --stream=xbstream --host=127.0.0.1 --port=$MYSQL_PORT --datadir=$DATA_DIR --target-dir=/tmp/xtrabackup-stream" &
 children+=($!)
 backup_server=$!

@@ -45,7 +45,11 @@ export function commandsOf(script: string): Set<string> {
     const fn = raw.match(/^\s*(?:function\s+)?([a-zA-Z_][\w-]*)\s*\(\)\s*\{?/);
     if (fn) functions.add(fn[1]);
     const line = raw.replace(/(^|\s)#.*$/, ''); // comments (a '#' inside a quoted string is not at a word start here)
-    for (const m of line.matchAll(/"SYSTEM:([\w.-]+)/g)) found.add('sh').add(m[1]);
+    // socat's SYSTEM: runs its text with /bin/sh -c: that text's commands are called too.
+    for (const m of line.matchAll(/"SYSTEM:((?:[^"\\]|\\.)*)"/g)) {
+      found.add('sh');
+      for (const c of commandsOf(m[1].replace(/\\(.)/g, '$1'))) found.add(c);
+    }
     // Strings are not commands: drop quoted text, keeping $( … ) inside double quotes.
     const unquoted = stripQuotes(line)
       .replace(/\$?\(\([^)]*\)\)/g, ' ') // arithmetic: (( … )), $(( … ))
@@ -220,6 +224,7 @@ describe('the extraction itself (so the test above can fail)', () => {
       'SQL',
       'FOO=1 sleep 1 | sort',
       'exec socat -U "$listen" "SYSTEM:xtrabackup --backup"',
+      'socat -U "$listen" "SYSTEM:read -r t v <$F && test x\\$v = xready && exec gzip -c"',
       'for ((n = 1; ; n++)); do ((n > 2)) && break; done',
       'case $x in',
       '  first) y=1 ;;',
@@ -227,7 +232,7 @@ describe('the extraction itself (so the test above can fail)', () => {
       'esac',
     ].join('\n');
     expect([...commandsOf(script)].sort()).toEqual(
-      ['cat', 'grep', 'mv', 'mysql', 'rm', 'sh', 'sleep', 'socat', 'sort', 'tr', 'xtrabackup'].sort(),
+      ['cat', 'grep', 'gzip', 'mv', 'mysql', 'rm', 'sh', 'sleep', 'socat', 'sort', 'tr', 'xtrabackup'].sort(),
     );
   });
 });

@@ -89,6 +89,12 @@ export function mountPlan(c: ContainerLaunch): MountLine[] {
   plan.push(['bind', HOST_USR, '/usr', 'ro']);
   plan.push(['overlay', '/usr/bin', `${img.view}/usr/bin:${img.layer}/usr/bin`, 'usr-bin']);
   plan.push(['overlay', '/usr/sbin', `${img.view}/usr/sbin:${img.layer}/usr/sbin`, 'usr-sbin']);
+  plan.push([
+    'overlay',
+    '/usr/local/bin',
+    `${img.view}/usr/local/bin:${img.layer}/usr/local/bin`,
+    'usr-local-bin',
+  ]);
   plan.push(['bind', '/etc/hosts', c.podFiles.hosts, 'rw']);
   plan.push(['bind', '/etc/hostname', c.podFiles.hostname, 'rw']);
   plan.push(['bind', '/etc/resolv.conf', c.podFiles.resolv, 'rw']);
@@ -119,6 +125,7 @@ export function mountPlan(c: ContainerLaunch): MountLine[] {
       '/usr',
       '/usr/bin',
       '/usr/sbin',
+      '/usr/local/bin',
       '/etc',
       ...img.opaqueDirs,
       '/etc/hosts',

@@ -16,9 +16,9 @@ export const INVENTORIES_DIR = path.join(__dirname, '..', 'inventories');
 export const HOST_USR = '/usr/libexec/e2e-host';
 export const HOST_BIN = `${HOST_USR}/bin`;
 export const HOST_SBIN = `${HOST_USR}/sbin`;
-/** The directories an inventory may list executables in; the harness replaces the first two wholesale. */
-export const VIEW_DIRS = ['/usr/bin', '/usr/sbin'] as const;
-const OTHER_DIRS = ['/usr/local/bin', '/usr/local/sbin', '/'];
+/** The directories an inventory may list executables in; the harness replaces the first three wholesale. */
+export const VIEW_DIRS = ['/usr/bin', '/usr/sbin', '/usr/local/bin'] as const;
+const OTHER_DIRS = ['/usr/local/sbin', '/'];
 
 export interface InventoryEntry {
   /** Absolute path in the image, e.g. /usr/bin/socat. */
@@ -147,7 +147,7 @@ function inContainer(hostPath: string): string {
  */
 export function buildView(inv: Inventory, layer: string, target: string): void {
   const listed = new Set(inv.entries.map((e) => e.path));
-  for (const dir of [...VIEW_DIRS, '/usr/local/bin', '/usr/local/sbin']) {
+  for (const dir of [...VIEW_DIRS, '/usr/local/sbin']) {
     const layerDir = path.join(layer, dir);
     if (!fs.existsSync(layerDir)) continue;
     for (const f of fs.readdirSync(layerDir)) {

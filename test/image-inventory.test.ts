@@ -142,6 +142,7 @@ describe('the extraction itself (so the test above can fail)', () => {
       'socat -U "$listen" "SYSTEM:read -r t v <$F && test x\\$v = xready && exec gzip -c"',
       'for ((n = 1; ; n++)); do ((n > 2)) && break; done',
       'local a=${b[c]:-0} d',
+      'local e=() f g=(h i) j; k+=(l) && sort -u m',
       'case $x in',
       '  first) y=1 ;;',
       '  *) cat z ;;',

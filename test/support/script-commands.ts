@@ -35,6 +35,7 @@ export function commandsOf(script: string): Set<string> {
     // Strings are not commands: drop quoted text, keeping $( … ) inside double quotes.
     const unquoted = stripQuotes(line)
       .replace(/\$\{[^}]*\}/g, '$v') // parameter expansions: ${x:-y}
+      .replace(/(^|\s)(\w+)\+?=\([^()]*\)/g, '$1$2=v') // array assignments: local a=() b=(x y)
       .replace(/\$?\(\([^)]*\)\)/g, ' ') // arithmetic: (( … )), $(( … ))
       .replace(/^\s*[^\s()]+\)\s*/, ''); // a case label: previous) …
     const segments = unquoted.split(/;|\|\||&&|\||\$\(|`|\(|\)|\{|\}|!(?=\s)/);

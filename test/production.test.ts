@@ -25,6 +25,9 @@ describe('production: the objects', () => {
       'Service/mysql-primary',
       'PodDisruptionBudget/mysql',
       'NetworkPolicy/mysql',
+      'NetworkPolicy/mysql-backup',
+      'NetworkPolicy/mysql-restore-drill',
+      'NetworkPolicy/mysql-volume-snapshot',
       'StatefulSet/mysql',
       'ServiceAccount/mysql-backup',
       'CronJob/mysql-backup',
@@ -348,7 +351,7 @@ describe('production: storage that keeps data', () => {
 });
 
 describe('production: network', () => {
-  const np = only(objects, 'NetworkPolicy').spec;
+  const np = only(objects, 'NetworkPolicy', 'mysql').spec;
   test('selects the MySQL pods for ingress and egress', () => {
     expect(np.podSelector).toEqual({ matchLabels: { app: 'mysql' } });
     expect(np.policyTypes).toEqual(['Ingress', 'Egress']);
@@ -406,7 +409,7 @@ describe('production: network', () => {
         networkPolicy: { clients: [{ namespace: 'shop', podLabels: { role: 'api' } }] },
       }),
     ).objects;
-    expect(only(objs, 'NetworkPolicy').spec.ingress[1].from).toEqual([
+    expect(only(objs, 'NetworkPolicy', 'mysql').spec.ingress[1].from).toEqual([
       {
         namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },
         podSelector: { matchLabels: { role: 'api' } },

@@ -715,6 +715,15 @@ function crossFieldRules(c: Fields, check: Check): void {
       s.kmsKeyId,
       'is only used when storage.encrypted is true; set encrypted: true or remove kmsKeyId',
     );
+  // The seed's `debug` is an ext2/3/4 option; XFS refuses it ("xfs: Unknown parameter 'debug'"), so
+  // every volume would fail to mount and every pod stay ContainerCreating.
+  if (s.fsType === 'xfs')
+    check(
+      !(s.mountOptions ?? []).includes('debug'),
+      ['storage', 'mountOptions'],
+      s.mountOptions,
+      'contains "debug", which XFS refuses at mount time (storage.fsType is "xfs"); remove "debug" or use fsType "ext4"',
+    );
   const gib = Math.ceil(parseQuantity(s.size)! / 2 ** 30); // the driver rounds up to whole GiB
   check(
     gib >= limits.minGiB,

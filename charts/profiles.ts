@@ -11,6 +11,8 @@ export const workshop: MysqlStackConfig = {
   namespace: 'mysql',
   replicas: 2,
   flavor: 'mysql57',
+  // Exact versions, never a floating tag (test/images.test.ts); what each image contains, with sources,
+  // and how to pin digests: README, "Images".
   images: {
     mysql: 'mysql:5.7.44',
     // gcr.io/google-samples/xtrabackup:1.0 is a schema-1 image on a registry that no longer exists.
@@ -43,8 +45,9 @@ export const workshop: MysqlStackConfig = {
     architectures: ['amd64'],
   },
   gitops: {
-    // A workshop is torn down on purpose: Argo CD asks before pruning or deleting the database.
-    protection: 'confirm',
+    // Not 'confirm': Argo CD before 2.14 ignores Prune=confirm/Delete=confirm and would prune the
+    // Namespace, and with it the claims of these Delete volumes (README, "GitOps with Argo CD").
+    protection: 'forbid',
     argocd: { repoURL: 'https://github.com/example-org/mysql-gitops.git' },
   },
   // The workshop's cluster need not run the Prometheus Operator, and `kubectl apply -f dist/workshop/`
@@ -66,6 +69,7 @@ export const production: MysqlStackConfig = {
   namespace: 'mysql-production',
   replicas: 3,
   flavor: 'mysql84',
+  // Percona's Operator for MySQL 1.2.0 certifies XtraBackup 8.4.0-6.1 with MySQL 8.4.10 (README, "Images").
   images: {
     mysql: 'mysql:8.4.10',
     xtrabackup: 'percona/percona-xtrabackup:8.4.0-6.1',

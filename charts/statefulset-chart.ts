@@ -128,6 +128,8 @@ export class StatefulSetChart extends Chart {
         { name: 'PRIMARY_CNF', value: c.mysqlFiles.primaryKey },
         { name: 'REPLICA_CNF', value: c.mysqlFiles.replicaKey },
         ...(c.tls ? [{ name: 'EXTRA_CNF', value: TLS_CNF_KEY }] : []),
+        // Named in the script's error when a tool it needs is missing from the image.
+        { name: 'CONTAINER_IMAGE', value: c.images.mysql },
         ...pod.credentialEnv('init'),
       ],
       volumeMounts: [
@@ -144,6 +146,7 @@ export class StatefulSetChart extends Chart {
       { name: 'SERVICE_NAME', value: c.name },
       { name: 'DATA_DIR', value: PATHS.dataDir },
       { name: 'BACKUP_PORT', value: String(c.backupPort) },
+      { name: 'CONTAINER_IMAGE', value: c.images.xtrabackup },
     ];
 
     const cloneMysql: k8s.Container = {

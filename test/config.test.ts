@@ -141,6 +141,18 @@ describe('validation: each rule names the field, the bad value and what is allow
       'storage.mountOptions[1] is "rm -rf"; expected a mount option such as "noatime"',
     );
   });
+  test('fails if xfs is combined with the debug mount option (XFS refuses it at mount time)', () => {
+    expect(problemFor({ 'storage.fsType': 'xfs', 'storage.mountOptions': ['noatime', 'debug'] })).toBe(
+      'storage.mountOptions is ["noatime","debug"]; contains "debug", which XFS refuses at mount time (storage.fsType is "xfs"); remove "debug" or use fsType "ext4"',
+    );
+  });
+  test('accepts debug with ext4 and xfs without debug', () => {
+    for (const changes of [
+      { 'storage.fsType': 'ext4', 'storage.mountOptions': ['debug'] },
+      { 'storage.fsType': 'xfs', 'storage.mountOptions': ['noatime'] },
+    ])
+      expect(() => validateConfig(withChanges(workshop, changes))).not.toThrow();
+  });
   test('fails if a resource quantity is malformed', () => {
     expect(problemFor({ 'resources.mysql.memoryRequest': '1 GB' })).toBe(
       'resources.mysql.memoryRequest is "1 GB"; expected a positive Kubernetes quantity such as "1Gi"',

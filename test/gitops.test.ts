@@ -35,7 +35,7 @@ describe.each(Object.keys(PROFILES))('dist/%s: Argo CD sync order and pruning pr
   });
 
   test('the objects whose deletion loses data are protected from pruning and deletion; nothing else is', () => {
-    const expected = { workshop: 'Prune=confirm,Delete=confirm', production: 'Prune=false,Delete=false' }[
+    const expected = { workshop: 'Prune=false,Delete=false', production: 'Prune=false,Delete=false' }[
       profile
     ];
     for (const o of objects) {

@@ -50,7 +50,7 @@ describe('workshop StorageClass (seed: mysql-storageclass.yaml)', () => {
         name: 'mysql-gp2',
         annotations: {
           'argocd.argoproj.io/sync-wave': '-2',
-          'argocd.argoproj.io/sync-options': 'Prune=confirm,Delete=confirm',
+          'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
         },
       },
       provisioner: 'ebs.csi.aws.com',
@@ -166,7 +166,7 @@ describe('workshop StatefulSet (seed: mysql-statefulset.yaml)', () => {
     const x = container(pod, 'xtrabackup');
     expect(x.ports).toEqual([{ name: 'xtrabackup', containerPort: 3307 }]);
     expect(x.resources).toEqual({ requests: { cpu: '100m', memory: '100Mi' } });
-    expect(script('xtrabackup')).toMatch(/TCP-LISTEN:\$BACKUP_PORT/);
+    expect(script('xtrabackup')).toMatch(/TCP6-LISTEN:\$BACKUP_PORT,ipv6only=0,/);
     expect(x.env).toContainEqual({ name: 'BACKUP_PORT', value: '3307' });
   });
 

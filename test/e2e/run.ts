@@ -7,7 +7,11 @@
  * Default: the walkthrough on the synthesized StatefulSet; every step must pass.
  * --negative-control: the same StatefulSet with the seed's old sidecar (fixtures/seed-old-sidecar.sh); the run
  *   passes only if every step before it passes and the replica-of-replica replication step fails.
- * --all: both, one after the other. --logs DIR: copy every pod's logs to DIR before cleanup.
+ * --image-inventory-negative: the workshop with an XtraBackup image inventory lacking socat; clone-mysql must fail
+ *   fast with the message that names the tool (scenario/image-inventory.ts).
+ * --ipv6: the run on an IPv6-only pod network (as on an EKS IPv6 cluster); step ids get the prefix `ipv6-`.
+ * --all: workshop, negative control, image-inventory negative control, production, workshop on IPv6, one after the
+ *   other. --logs DIR: copy every pod's logs to DIR before cleanup.
  * Exit code 0 only when every expectation held and the cleanup check found nothing left.
  */
 import * as fs from 'fs';
@@ -20,6 +24,9 @@ import { Manifests, StatefulSet } from './lib/manifest';
 import { ResourceTracker } from './lib/tracker';
 import { REPLICA_OF_REPLICA_STEP, walkthrough } from './scenario/walkthrough';
 import { productionWalkthrough } from './scenario/production';
+import { imageInventoryNegative, INVENTORY_NEGATIVE } from './scenario/image-inventory';
+import { without } from './lib/inventory';
+import type { IpFamily } from './lib/network';
 import { CmdlineScanner, generateSecrets, needlesFor } from './lib/secrets';
 import { S3Server } from './lib/s3';
 import { backupSteps } from './scenario/backups';
@@ -51,7 +58,7 @@ const REQUIRED_TOOLS = [
   'prometheus-mysqld-exporter',
 ];
 
-type Mode = 'positive' | 'negative';
+type Mode = 'positive' | 'negative' | 'inventory-negative';
 
 /**
  * Steps the negative control leaves out: they do not lead to the step it must fail, and the pod
@@ -59,11 +66,20 @@ type Mode = 'positive' | 'negative';
  * push `--all` past three minutes.
  */
 const NEGATIVE_CONTROL_SKIPS = new Set(['client-missing', 'delete-pod']);
+/** The IPv6 run leaves out the one step that involves no network (moving /usr/bin/mysql in one container). */
+const IPV6_SKIPS = new Set(['client-missing']);
+
+/** One run: a profile, a mode and the pod network's address family. */
+interface Run {
+  profile: string;
+  mode: Mode;
+  family: IpFamily;
+}
 
 interface Options {
   profile: string;
-  /** profile + mode of each run, in order */
-  runs: [string, Mode][];
+  /** the runs, in order */
+  runs: Run[];
   logsDir?: string;
   /** --override-script CONTAINER=FILE: try a script change before it lands in charts/ (reported loudly). */
   overrides: [string, string][];
@@ -76,11 +92,14 @@ function parseArgs(argv: string[]): Options {
   const opts: Options = { profile: 'workshop', runs: [], overrides: [] };
   let modes: Mode[] = ['positive'];
   let all = false;
+  let family: IpFamily = 'ipv4';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--profile') opts.profile = argv[++i];
     else if (a.startsWith('--profile=')) opts.profile = a.slice('--profile='.length);
     else if (a === '--negative-control') modes = ['negative'];
+    else if (a === '--image-inventory-negative') modes = ['inventory-negative'];
+    else if (a === '--ipv6') family = 'ipv6';
     else if (a === '--all') all = true;
     else if (a === '--logs') opts.logsDir = path.resolve(argv[++i]);
     else if (a === '--override-script') {
@@ -89,19 +108,21 @@ function parseArgs(argv: string[]): Options {
       opts.overrides.push([container, path.resolve(file)]);
     } else
       throw new Error(
-        `unknown argument ${a}\nusage: run.ts [--profile NAME] [--negative-control | --all] [--logs DIR]`,
+        `unknown argument ${a}\nusage: run.ts [--profile NAME] [--negative-control | --image-inventory-negative | --all] [--ipv6] [--logs DIR]`,
       );
   }
   if (!opts.profile) throw new Error('--profile needs a value');
   opts.runs = all
     ? [
-        ['workshop', 'positive'],
-        ['workshop', 'negative'],
-        ['production', 'positive'],
+        { profile: 'workshop', mode: 'positive', family: 'ipv4' },
+        { profile: 'workshop', mode: 'negative', family: 'ipv4' },
+        { profile: 'workshop', mode: 'inventory-negative', family: 'ipv4' },
+        { profile: 'production', mode: 'positive', family: 'ipv4' },
+        { profile: 'workshop', mode: 'positive', family: 'ipv6' },
       ]
-    : modes.map((m) => [opts.profile, m]);
-  if (opts.runs.some(([p, m]) => p !== 'workshop' && m === 'negative'))
-    throw new Error('the negative control exists for the workshop profile only');
+    : modes.map((mode) => ({ profile: opts.profile, mode, family }));
+  if (opts.runs.some((r) => r.profile !== 'workshop' && r.mode !== 'positive'))
+    throw new Error('the negative controls exist for the workshop profile only');
   return opts;
 }
 
@@ -174,11 +195,14 @@ interface StepResult {
 /** Cleanup hook for signals: the run in progress registers itself here. */
 let abortCurrent: (() => Promise<void>) | undefined;
 
-async function runMode(opts: Options, profile: string, mode: Mode): Promise<boolean> {
+async function runMode(opts: Options, { profile, mode, family }: Run): Promise<boolean> {
   const started = Date.now();
-  log(
-    `\n=== e2e ${mode === 'positive' ? 'walkthrough' : "NEGATIVE CONTROL (seed's old sidecar)"} — profile ${profile} ===`,
-  );
+  const title = {
+    positive: 'walkthrough',
+    negative: "NEGATIVE CONTROL (seed's old sidecar)",
+    'inventory-negative': `IMAGE-INVENTORY NEGATIVE CONTROL (${INVENTORY_NEGATIVE.image} without ${INVENTORY_NEGATIVE.tool})`,
+  }[mode];
+  log(`\n=== e2e ${title} — profile ${profile}${family === 'ipv6' ? ', IPv6-only pod network' : ''} ===`);
   const tracker = new ResourceTracker();
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-mysql-'));
   tracker.trackDir(runDir);
@@ -193,7 +217,7 @@ async function runMode(opts: Options, profile: string, mode: Mode): Promise<bool
     scanner?.stop();
     const t = Date.now();
     if (cluster) {
-      if (opts.logsDir) copyLogs(runDir, path.join(opts.logsDir, mode));
+      if (opts.logsDir) copyLogs(runDir, path.join(opts.logsDir, family === 'ipv6' ? `${mode}-ipv6` : mode));
       await Promise.race([
         cluster.shutdown().catch(() => undefined),
         new Promise((r) => setTimeout(r, 15_000)),
@@ -241,7 +265,19 @@ async function runMode(opts: Options, profile: string, mode: Mode): Promise<bool
       scanner = new CmdlineScanner(needles);
       scanner.start();
     }
-    if (mode === 'negative') manifests = manifests.withStatefulSet(withOldSidecar(manifests.statefulSet()));
+    if (mode === 'negative') {
+      manifests = manifests.withStatefulSet(withOldSidecar(manifests.statefulSet()));
+      // The seed's sidecar image (gcr.io/google-samples/xtrabackup:1.0) had ncat, which its script runs.
+      adapter.overrideInventory?.(INVENTORY_NEGATIVE.image, (inv) => ({
+        ...inv,
+        entries: [
+          ...inv.entries,
+          { path: '/usr/bin/ncat', source: "the seed's sidecar image runs ncat", absent: false },
+        ],
+      }));
+    }
+    if (mode === 'inventory-negative')
+      adapter.overrideInventory?.(INVENTORY_NEGATIVE.image, (inv) => without(inv, [INVENTORY_NEGATIVE.tool]));
     for (const [container, file] of opts.overrides) {
       log(`WARNING: container ${container} runs ${file} instead of its script in dist/ (--override-script)`);
       manifests = manifests.withStatefulSet(
@@ -259,6 +295,7 @@ async function runMode(opts: Options, profile: string, mode: Mode): Promise<bool
       runDir,
       sts.metadata.namespace ?? 'default',
       log,
+      family,
     );
     const controller = new StatefulSetController(cluster, sts);
     const client = new ClientPod(cluster, adapter.clientImage, adapter.clientEnv);
@@ -279,18 +316,22 @@ async function runMode(opts: Options, profile: string, mode: Mode): Promise<bool
       log(`s3rver on ${s3.endpoint} (bucket ${uri[1]}) in ${secs(Date.now() - t1)}`);
       backups = backupSteps({ ...context, s3, runDir, secrets, config: PROFILES[profile], manifests });
     }
-    const steps =
-      profile === 'production'
-        ? productionWalkthrough({
-            ...context,
-            secrets,
-            needles,
-            scanner: scanner!,
-            runDir,
-            backupSteps: backups,
-            certManager,
-          })
-        : walkthrough(context);
+    let steps =
+      mode === 'inventory-negative'
+        ? imageInventoryNegative(context)
+        : profile === 'production'
+          ? productionWalkthrough({
+              ...context,
+              secrets,
+              needles,
+              scanner: scanner!,
+              runDir,
+              backupSteps: backups,
+              certManager,
+            })
+          : walkthrough(context);
+    if (family === 'ipv6')
+      steps = steps.filter((s) => !IPV6_SKIPS.has(s.id)).map((s) => ({ ...s, id: `ipv6-${s.id}` }));
     stepCount = steps.length;
     for (const step of steps) {
       if (mode === 'negative' && NEGATIVE_CONTROL_SKIPS.has(step.id)) {
@@ -340,7 +381,7 @@ async function runMode(opts: Options, profile: string, mode: Mode): Promise<bool
   );
   ok = ok && leftovers.length === 0;
 
-  if (mode === 'positive') {
+  if (mode !== 'negative') {
     ok = ok && results.length === stepCount && results.every((r) => r.ok);
   } else {
     const target = results.find((r) => r.id === REPLICA_OF_REPLICA_STEP);
@@ -383,10 +424,10 @@ async function main(): Promise<number> {
   const started = Date.now();
   let ok = true;
   const timings: string[] = [];
-  for (const [profile, mode] of opts.runs) {
+  for (const r of opts.runs) {
     const t = Date.now();
-    ok = (await runMode(opts, profile, mode)) && ok;
-    timings.push(`${profile} ${mode} ${secs(Date.now() - t)}`);
+    ok = (await runMode(opts, r)) && ok;
+    timings.push(`${r.profile} ${r.mode}${r.family === 'ipv6' ? ' ipv6' : ''} ${secs(Date.now() - t)}`);
   }
   if (opts.runs.length > 1) log(`\nruns: ${timings.join(', ')}`);
   log(`\n${ok ? 'E2E PASSED' : 'E2E FAILED'} in ${secs(Date.now() - started)}`);

@@ -103,6 +103,7 @@ describe('ensure_exporter_user, as the shipped sidecars run it', () => {
     box.fake('mysql');
     // The backup server runs in the background while the sidecar watches replication.
     box.fake('socat', 'exec sleep 30');
+    box.fake('xtrabackup'); // the sidecar's fail-fast check needs it on PATH
   });
   /** The sidecar's own knobs for a test: two replication checks 0.2 s apart, then exit. */
   const quick = (root: string) => ({

@@ -58,6 +58,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4): credential rotation', () => {
     db = box.dir('db');
     box.fake('mysql', FAKE_MYSQL);
     box.fake('socat', 'exec sleep 30');
+    box.fake('xtrabackup'); // the fail-fast check needs it on PATH; socat's fake never runs it
     env = {
       POD_NAME: 'mysql-0',
       SERVICE_NAME: 'mysql',

@@ -17,6 +17,7 @@ describe('xtrabackup-sidecar.sh (MySQL 5.7)', () => {
     box.fake('mysql', '[[ " $* " == *" -u root "* ]] || { echo "Access denied for user" >&2; exit 1; }');
     // The backup server runs until the sidecar stops it.
     box.fake('socat', 'exec sleep 30');
+    box.fake('xtrabackup'); // the fail-fast check needs it on PATH; socat's fake never runs it
     env = {
       POD_NAME: 'mysql-1',
       SERVICE_NAME: 'mysql',
@@ -39,7 +40,7 @@ describe('xtrabackup-sidecar.sh (MySQL 5.7)', () => {
   const head = (calls: Call[]) => calls.filter((c) => !isMonitor(c));
   const SERVE_ARGS = [
     '-U',
-    'TCP-LISTEN:3307,reuseaddr,fork',
+    'TCP6-LISTEN:3307,ipv6only=0,reuseaddr,fork', // dual-stack; this host's kernel has IPv6
     `SYSTEM:read -r t v r <STATE && test x$v = xready && exec xtrabackup --backup --slave-info --stream=xbstream --host=127.0.0.1 --user=root --datadir=${'DATA'}`,
   ];
   const serveArgs = () => SERVE_ARGS.map((a) => a.replace('DATA', data).replace('STATE', env.STATE_FILE));

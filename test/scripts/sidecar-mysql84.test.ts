@@ -27,6 +27,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
     // The backup server runs until the sidecar stops it; it records the environment its per-connection
     // handler (the exported serve_one_backup) would get.
     box.fake('socat', `env -0 >"${box.root}/socat.env"; exec sleep 30`);
+    box.fake('xtrabackup'); // the fail-fast check needs it on PATH; socat's fake never runs it
     env = {
       POD_NAME: 'mysql-1',
       SERVICE_NAME: 'mysql',
@@ -73,7 +74,7 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
   // Every connection runs serve_one_backup (exported to the bash socat execs); see the backup server tests.
   const serveArgs = (_port = '3306') => [
     '-U',
-    'TCP-LISTEN:3307,reuseaddr,fork',
+    'TCP6-LISTEN:3307,ipv6only=0,reuseaddr,fork', // dual-stack; this host's kernel has IPv6
     'EXEC:bash -c serve_one_backup',
   ];
   /** Runs one connection's handler as socat would, in the environment the sidecar gave socat. */

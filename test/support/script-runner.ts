@@ -54,6 +54,8 @@ export class ScriptSandbox {
     fs.writeFileSync(
       file,
       `#!/usr/bin/env bash
+# runWith: the fake's own helpers come from a directory the script's PATH does not have.
+[[ -z \${FAKE_HELPERS:-} ]] || PATH=$FAKE_HELPERS:$PATH
 # A SIGTERM while the call is being logged ends the fake right after, so the log is complete.
 trap 'FAKE_TERM=1' TERM
 FAKE_STDIN=$(mktemp)
@@ -133,6 +135,32 @@ ${body}
   /** How many calls of a fake command were logged so far (also while a background run goes on). */
   callCount(name: string): number {
     return this.calls().filter((c) => c.name === name).length;
+  }
+
+  /**
+   * Runs a script as {@link run} does, but on a PATH that holds only `bash` and the commands in `available`
+   * (the fakes, else the host's), as in an image that has nothing else. The fakes find their own helpers
+   * (mktemp, cat, date, cp, mv) through FAKE_HELPERS, which the script's PATH does not include.
+   */
+  runWith(script: string, env: Record<string, string>, available: readonly string[]): ScriptRun {
+    const link = (dir: string, names: readonly string[]) => {
+      for (const name of names) {
+        const source = [this.bin, '/usr/local/bin', '/usr/bin']
+          .map((d) => path.join(d, name))
+          .find((f) => fs.existsSync(f));
+        if (source) fs.symlinkSync(source, path.join(dir, name));
+      }
+      return dir;
+    };
+    const dir = link(fs.mkdtempSync(path.join(this.root, 'path-')), [...new Set(['bash', ...available])]);
+    const helpers = link(fs.mkdtempSync(path.join(this.root, 'helpers-')), [
+      'mktemp',
+      'cat',
+      'date',
+      'cp',
+      'mv',
+    ]);
+    return this.run(script, { ...env, PATH: dir, FAKE_HELPERS: helpers });
   }
 
   cleanup(): void {

@@ -34,7 +34,7 @@ fail() {
   echo "restore-from-s3: FAILED: $*" >&2
   exit 1
 }
-for tool in aws jq xbstream xtrabackup sha256sum mkfifo mktemp tee wc find grep tr cut sort tail; do
+for tool in aws jq xbstream xtrabackup sha256sum mkfifo mktemp tee wc find grep tr cut sort tail mkdir mv rm touch; do
   command -v "$tool" >/dev/null || {
     echo "restore-from-s3: $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Restore\")" >&2
     exit 127

@@ -27,7 +27,7 @@ fail() {
   echo "restore-mysqld: FAILED: $*" >&2
   exit 1
 }
-for tool in mysqld mysql mysqladmin mktemp sleep; do
+for tool in mysqld mysql mysqladmin mktemp sleep mv; do
   command -v "$tool" >/dev/null || {
     echo "restore-mysqld: $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Restore\")" >&2
     exit 127

@@ -37,8 +37,17 @@
 #                 the peer's name. Unset: plain TCP (the workshop page's setup).
 # A stream that ends without a single file (the peer refused: another backup running, replication
 # refused there, or a failed TLS handshake) counts as a failed attempt.
-# Tools: socat (with OpenSSL for TLS_CLIENT_DIR), xbstream, xtrabackup, mysql (from the Percona XtraBackup image); find, touch, rm.
+#   CONTAINER_IMAGE  the container's image, named when a tool is missing (README "Images")
+# Tools: socat (with OpenSSL for TLS_CLIENT_DIR), xbstream, xtrabackup, mysql (from the Percona XtraBackup
+# image); find, rm, sleep, touch.
 set -euo pipefail
+
+for tool in socat xbstream xtrabackup mysql find rm sleep touch; do
+  command -v "$tool" >/dev/null || {
+    echo "clone-mysql: $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Images\")" >&2
+    exit 127
+  }
+done
 
 : "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
 : "${SERVICE_NAME:?SERVICE_NAME must be the headless Service name}"

@@ -19,7 +19,14 @@
 #   ROOT_PASSWORD_FILE         file holding root's password (a mounted Secret key)
 #   REPLICATION_USER           the replication and backup user's name
 #   REPLICATION_PASSWORD_FILE  file holding its password (a mounted Secret key)
+# CONTAINER_IMAGE (the container's image) is named when a tool is missing (README "Images").
+# Tools: cp; the rest are bash builtins.
 set -euo pipefail
+
+command -v cp >/dev/null || {
+  echo "init-mysql: cp not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Images\")" >&2
+  exit 127
+}
 
 : "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
 SERVER_ID_OFFSET=${SERVER_ID_OFFSET:-100}

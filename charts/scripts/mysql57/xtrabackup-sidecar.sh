@@ -38,10 +38,20 @@
 #   REPLICA_READINESS replicating (default): Ready only while replicating; serving: Ready whenever
 #                     backups are served (the off switch)
 #   MONITOR_ROUNDS    stop after this many checks and exit 0 (default 0: never; for tests)
+#   PROC_IF_INET6     exists when the kernel has IPv6 (default /proc/net/if_inet6; tests point it elsewhere)
 # The replica connects to the primary, and the backups connect to the local mysqld, as root with an
 # empty password, as in the seed (the workshop profile sets MYSQL_ALLOW_EMPTY_PASSWORD).
-# Tools: bash, mysql (client), socat, xtrabackup, sleep, tr, mv.
+# Tools: bash, mysql (client), socat, xtrabackup, sleep, tr, mv, rm; sh (socat's SYSTEM: runs /bin/sh
+# -c). Each is checked at start; a missing one names CONTAINER_IMAGE (the container's image; README
+# "Images").
 set -euo pipefail
+
+for tool in mysql socat xtrabackup sh mv rm sleep tr; do
+  command -v "$tool" >/dev/null || {
+    echo "sidecar (container xtrabackup): $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Images\")" >&2
+    exit 127
+  }
+done
 
 : "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
 : "${SERVICE_NAME:?SERVICE_NAME must be the headless Service name}"
@@ -192,7 +202,14 @@ evaluate() {
 if [[ -n ${EXPORTER_USER:-} ]]; then ensure_exporter_user; fi
 
 echo "sidecar: serving backups on port $BACKUP_PORT"
-socat -U "TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork" \
+# One dual-stack socket (IPv6, with IPv4 clients as mapped addresses) serves IPv4-only, IPv6-only and
+# dual-stack pods alike; socat's TCP-LISTEN would take IPv4 only. IPv4 alone where the kernel has no IPv6.
+if [[ -e ${PROC_IF_INET6:-/proc/net/if_inet6} ]]; then
+  listen="TCP6-LISTEN:$BACKUP_PORT,ipv6only=0,reuseaddr,fork"
+else
+  listen="TCP4-LISTEN:$BACKUP_PORT,reuseaddr,fork"
+fi
+socat -U "$listen" \
   "SYSTEM:read -r t v r <$STATE_FILE && test x\$v = xready && exec xtrabackup --backup --slave-info --stream=xbstream --host=127.0.0.1 --user=root --datadir=$DATA_DIR" &
 children+=($!)
 backup_server=$!

@@ -90,13 +90,22 @@
 #   BACKUP_CLIENT_NAME         with TLS_SERVER_DIR: the common name the client certificate must carry
 #   BACKUP_TMP                 where each backup gets its own temporary directory and the one-at-a-time
 #                              lock lives (default /tmp)
+#   PROC_IF_INET6              exists when the kernel has IPv6 (default /proc/net/if_inet6)
 # Writable paths: DATA_DIR (change_source.sql.in/.orig, replication-refused), /tmp (STATE_FILE,
 # xtrabackup's --target-dir, where a streaming backup keeps its temporary files) and, with CREDENTIALS_DIR,
 # CLIENT_CNF_DIR (the option files it refreshes).
-# Tools: bash, mysql (8.4 client), socat (with OpenSSL for TLS_SERVER_DIR), xtrabackup, sleep, mkdir, rm,
-# rmdir; /bin/sh (socat's SYSTEM).
+# Tools: bash, mysql (8.4 client), socat (with OpenSSL for TLS_SERVER_DIR), xtrabackup, sleep, mkdir, mv,
+# rm, rmdir. Each is checked at start; a missing one names CONTAINER_IMAGE (the container's image; README
+# "Images").
 # SQL string escaping assumes sql_mode without NO_BACKSLASH_ESCAPES (the MySQL default).
 set -euo pipefail
+
+for tool in bash mysql socat xtrabackup mkdir mv rm rmdir sleep; do
+  command -v "$tool" >/dev/null || {
+    echo "sidecar (container xtrabackup): $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Images\")" >&2
+    exit 127
+  }
+done
 
 : "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
 : "${SERVICE_NAME:?SERVICE_NAME must be the headless Service name}"
@@ -376,7 +385,13 @@ cd "$DATA_DIR"
 # leaves XtraBackup's coordinates; with GTIDs they are the same on either role.
 if [[ -f xtrabackup_binlog_info ]]; then
   # "<file>\t<position>\t<gtid set>", the set possibly continued on further lines.
-  gtid_set=$(awk 'NR == 1 { $1 = ""; $2 = "" } { print }' xtrabackup_binlog_info | tr -d '[:space:]')
+  # In bash: no source confirms awk in the XtraBackup image (README "Images").
+  gtid_set='' line=''
+  {
+    read -r _ _ gtid_set || true
+    while IFS= read -r line || [[ -n $line ]]; do gtid_set+=$line; done
+  } <xtrabackup_binlog_info
+  gtid_set=${gtid_set//[[:space:]]/}
   if [[ -z $gtid_set ]]; then
     fail "xtrabackup_binlog_info has no GTID set (third column): this flavor requires gtid_mode=ON on every server; got: $(<xtrabackup_binlog_info)"
   fi
@@ -613,7 +628,16 @@ serve_one_backup() {
 export -f serve_one_backup
 export DATA_DIR REFUSED_FILE BACKUP_LOCK BACKUP_TMP CLIENT_CNF_DIR MYSQL_PORT xtrabackup_tls
 
-backup_listen="TCP-LISTEN:$BACKUP_PORT,reuseaddr,fork"
+# One dual-stack socket (IPv6, with IPv4 clients as mapped addresses) serves IPv4-only, IPv6-only and
+# dual-stack pods alike; socat's TCP-LISTEN would take IPv4 only. IPv4 alone where the kernel has no IPv6.
+# OPENSSL-LISTEN takes the same family through pf=.
+if [[ -e ${PROC_IF_INET6:-/proc/net/if_inet6} ]]; then
+  backup_listen="TCP6-LISTEN:$BACKUP_PORT,ipv6only=0,reuseaddr,fork"
+  listen_family="pf=ip6,ipv6only=0"
+else
+  backup_listen="TCP4-LISTEN:$BACKUP_PORT,reuseaddr,fork"
+  listen_family="pf=ip4"
+fi
 served_tls=''
 # server_tls: the server certificate's three files as one string (what the listener loaded).
 server_tls() {
@@ -630,7 +654,7 @@ if [[ -n ${TLS_SERVER_DIR:-} ]]; then
   done
   # Mutual TLS: the server certificate; the client must present a certificate signed by ca.crt whose
   # name is BACKUP_CLIENT_NAME (verify=1 is socat's default, written out).
-  backup_listen="OPENSSL-LISTEN:$BACKUP_PORT,reuseaddr,fork,cert=$TLS_SERVER_DIR/tls.crt,key=$TLS_SERVER_DIR/tls.key,cafile=$TLS_SERVER_DIR/ca.crt,verify=1,commonname=$BACKUP_CLIENT_NAME"
+  backup_listen="OPENSSL-LISTEN:$BACKUP_PORT,$listen_family,reuseaddr,fork,cert=$TLS_SERVER_DIR/tls.crt,key=$TLS_SERVER_DIR/tls.key,cafile=$TLS_SERVER_DIR/ca.crt,verify=1,commonname=$BACKUP_CLIENT_NAME"
 fi
 # socat reads the certificate once, when it starts: the loop below restarts it after a renewal.
 start_backup_server() {

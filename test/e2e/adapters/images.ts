@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import type { ImageConfig } from './types';
+import { buildView, Inventory, inventoryFor, loadInventories } from '../lib/inventory';
 
 export const IMAGES_DIR = path.join(__dirname, '..', 'images');
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -72,12 +73,14 @@ export const isPerconaXtrabackupRef = (ref: string, version: string) =>
 export function officialMysqlImage(
   ref: string,
   layer: string,
+  view: string,
   major: string,
   mysqlFilesMode: string,
 ): ImageConfig {
   return {
     ref,
     layer,
+    view,
     opaqueDirs: ['/usr/local', '/etc/mysql'],
     entrypoint: ['docker-entrypoint.sh'],
     cmd: ['mysqld'],
@@ -92,11 +95,15 @@ export function officialMysqlImage(
   };
 }
 
-/** The percona-xtrabackup image's config: no ENTRYPOINT, CMD xtrabackup, user 1001. */
-export function perconaXtrabackupImage(ref: string, layer: string): ImageConfig {
+/**
+ * The percona-xtrabackup image's config: CMD xtrabackup, user 1001. The 8.x image's ENTRYPOINT (a telemetry
+ * call-home script) is not emulated: every container here replaces it with `command:`.
+ */
+export function perconaXtrabackupImage(ref: string, layer: string, view: string): ImageConfig {
   return {
     ref,
     layer,
+    view,
     opaqueDirs: ['/usr/local', '/etc/mysql'],
     entrypoint: [],
     cmd: ['/usr/bin/xtrabackup'],
@@ -121,10 +128,11 @@ export const MYSQLD_EXPORTER_LAYER = 'mysqld-exporter';
  * ENTRYPOINT ["/bin/mysqld_exporter"], no CMD, USER nobody (65534), WORKDIR unset (/). Its busybox base is not
  * emulated: the container sees the host's Debian /usr below the shim (see the e2e README).
  */
-export function mysqldExporterImage(ref: string, layer: string): ImageConfig {
+export function mysqldExporterImage(ref: string, layer: string, view: string): ImageConfig {
   return {
     ref,
     layer,
+    view,
     opaqueDirs: ['/usr/local'],
     entrypoint: ['/bin/mysqld_exporter'],
     cmd: [],
@@ -148,24 +156,52 @@ export interface MysqlImagesSpec {
 /** The image half of a FlavorAdapter: `prepare` builds the layers, `image` maps an image reference to its config. */
 export abstract class MysqlImagesAdapter {
   private readonly layers: ImageLayers;
+  private dir?: string;
+  private readonly views = new Map<string, string>();
+  private inventories = loadInventories();
 
   constructor(private readonly images: MysqlImagesSpec) {
     this.layers = new ImageLayers(images.layers);
   }
 
   prepare(dir: string): void {
+    this.dir = dir;
     this.layers.prepare(dir, [this.images.mysql.layer, this.images.xtrabackup.layer, MYSQLD_EXPORTER_LAYER]);
+  }
+
+  /** Replaces the inventory of `image` for this adapter (the image-inventory negative control). */
+  overrideInventory(image: string, change: (inv: Inventory) => Inventory): void {
+    this.inventories = this.inventories.map((i) => (i.image === image ? change(i) : i));
+  }
+
+  /** The executable view of `ref` (test/e2e/inventories), built once per run. */
+  private view(ref: string, layer: string): string {
+    const inv = inventoryFor(ref, this.inventories);
+    let view = this.views.get(inv.image);
+    if (!view) {
+      if (!this.dir) throw new Error('image layers not prepared (call prepare first)');
+      view = path.join(this.dir, 'views', inv.image.replace(/[^\w.-]+/g, '_'));
+      buildView(inv, layer, view);
+      this.views.set(inv.image, view);
+    }
+    return view;
   }
 
   image(ref: string): ImageConfig {
     const { mysql, xtrabackup } = this.images;
-    if (isOfficialMysqlRef(ref, mysql.version))
-      return officialMysqlImage(ref, this.layers.get(mysql.layer), mysql.version, mysql.mysqlFilesMode);
-    if (isPerconaXtrabackupRef(ref, xtrabackup.version))
-      return perconaXtrabackupImage(ref, this.layers.get(xtrabackup.layer));
+    if (isOfficialMysqlRef(ref, mysql.version)) {
+      const layer = this.layers.get(mysql.layer);
+      return officialMysqlImage(ref, layer, this.view(ref, layer), mysql.version, mysql.mysqlFilesMode);
+    }
+    if (isPerconaXtrabackupRef(ref, xtrabackup.version)) {
+      const layer = this.layers.get(xtrabackup.layer);
+      return perconaXtrabackupImage(ref, layer, this.view(ref, layer));
+    }
     // The monitoring sidecar (both profiles): the pinned exporter version, emulated by Debian's 0.14.0.
-    if (isMysqldExporterRef(ref, 'v0.20.0'))
-      return mysqldExporterImage(ref, this.layers.get(MYSQLD_EXPORTER_LAYER));
+    if (isMysqldExporterRef(ref, 'v0.20.0')) {
+      const layer = this.layers.get(MYSQLD_EXPORTER_LAYER);
+      return mysqldExporterImage(ref, layer, this.view(ref, layer));
+    }
     throw new Error(`the ${this.images.adapter} adapter does not emulate image ${ref}`);
   }
 }

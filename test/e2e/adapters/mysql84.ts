@@ -16,7 +16,7 @@ const TRANSLATOR = path.join(IMAGES_DIR, 'mysql84-sql', 'translate-sql.pl');
 export class Mysql84Adapter extends MysqlImagesAdapter implements FlavorAdapter {
   readonly description =
     'mysql84: mysql:8.4 + percona-xtrabackup:8.4, emulated on Debian MariaDB 10.11 with a MySQL 8.4 SQL translation layer';
-  readonly clientImage = 'mysql:8.4';
+  readonly clientImage = 'mysql:8.4.10';
   readonly readOnlyError = /ERROR 1290 \(HY000\)/;
   /** The Secret the README tells the user to create before `kubectl apply -f dist/production/`. */
   readonly userSecrets: UserSecret[] = [

@@ -5,6 +5,7 @@
  */
 
 import type { EnvVar } from '../lib/manifest';
+import type { Inventory } from '../lib/inventory';
 
 /** A directory the image creates outside /usr and /etc (for example /var/run/mysqld). */
 export interface ImageDir {
@@ -21,6 +22,11 @@ export interface ImageConfig {
   ref: string;
   /** Absolute path of the image's layer (a root file system fragment), laid over the host's /usr and /etc. */
   layer: string;
+  /**
+   * The image's executables (lib/inventory.ts buildView): `<view>/usr/bin` and `<view>/usr/sbin` link the host
+   * binaries its inventory lists; with the layer's shims they are all the container's /usr/bin and /usr/sbin hold.
+   */
+  view: string;
   /** Directories where only the layer's content is visible (the host's content is hidden), e.g. /usr/local. */
   opaqueDirs: string[];
   /** Image ENTRYPOINT and CMD (Kubernetes `command` replaces the first, `args` the second). */
@@ -68,6 +74,8 @@ export interface FlavorAdapter {
   prepare(dir: string): void;
   /** The emulation of an image reference; throws for an image it does not know. */
   image(ref: string): ImageConfig;
+  /** Replaces the inventory of `image` for this run (the negative controls); before the first `image` call. */
+  overrideInventory?(image: string, change: (inv: Inventory) => Inventory): void;
   /** Client argv (run inside a client container) that prints the replication status of `host` as text. */
   replicaStatusQuery(host: string): string[];
   /** Parses the output of {@link replicaStatusQuery}. */

@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { FlavorAdapter } from '../adapters/types';
 import type { EnvVar, Manifests, PodSpec, StatefulSet } from './manifest';
 import type { ResourceTracker } from './tracker';
-import { PodNetwork } from './network';
+import { IpFamily, PodNetwork } from './network';
 import { ClusterContext, Pod } from './pod';
 import { sleep, waitFor } from './proc';
 import { updateProjectedVolume } from './kube';
@@ -43,8 +43,9 @@ export class Cluster {
     runDir: string,
     namespace: string,
     log: (line: string) => void,
+    family: IpFamily = 'ipv4',
   ): Promise<Cluster> {
-    const network = await PodNetwork.create(tracker);
+    const network = await PodNetwork.create(tracker, family);
     return new Cluster(tracker, network, adapter, manifests, runDir, namespace, log);
   }
 

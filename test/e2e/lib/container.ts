@@ -9,6 +9,7 @@ import type { ChildProcess } from 'child_process';
 import type { ImageConfig } from '../adapters/types';
 import type { ResourceTracker } from './tracker';
 import { childrenOf, killGroup, run, RunResult, spawnTracked, waitFor } from './proc';
+import { HOST_BIN, HOST_USR } from './inventory';
 
 const CONTAINER_INIT = path.join(__dirname, '..', 'images', 'common', 'container-init.sh');
 
@@ -82,6 +83,18 @@ export function mountPlan(c: ContainerLaunch): MountLine[] {
   for (const dir of img.opaqueDirs) {
     plan.push(['overlay', dir, `${img.layer}${dir}`, `opaque${dir.replace(/\//g, '-')}`]);
   }
+  // The image's executables and nothing else (test/e2e/inventories): the layer's shims plus links to the host
+  // binaries its inventory lists. The host's own /usr stays reachable under HOST_USR, read-only and off every
+  // PATH, for the shims and for the harness's runtime steps below (pivot_root, setpriv).
+  plan.push(['bind', HOST_USR, '/usr', 'ro']);
+  plan.push(['overlay', '/usr/bin', `${img.view}/usr/bin:${img.layer}/usr/bin`, 'usr-bin']);
+  plan.push(['overlay', '/usr/sbin', `${img.view}/usr/sbin:${img.layer}/usr/sbin`, 'usr-sbin']);
+  plan.push([
+    'overlay',
+    '/usr/local/bin',
+    `${img.view}/usr/local/bin:${img.layer}/usr/local/bin`,
+    'usr-local-bin',
+  ]);
   plan.push(['bind', '/etc/hosts', c.podFiles.hosts, 'rw']);
   plan.push(['bind', '/etc/hostname', c.podFiles.hostname, 'rw']);
   plan.push(['bind', '/etc/resolv.conf', c.podFiles.resolv, 'rw']);
@@ -110,6 +123,9 @@ export function mountPlan(c: ContainerLaunch): MountLine[] {
     for (const target of [
       '/',
       '/usr',
+      '/usr/bin',
+      '/usr/sbin',
+      '/usr/local/bin',
       '/etc',
       ...img.opaqueDirs,
       '/etc/hosts',
@@ -265,7 +281,7 @@ export class ContainerProcess {
         '--root',
         '--wd',
         '--',
-        'setpriv',
+        `${HOST_BIN}/setpriv`,
         '--reuid',
         String(l.uid),
         '--regid',

@@ -22,6 +22,7 @@ import { scanFiles } from '../lib/secrets';
 import type { Pod } from '../lib/pod';
 import type { CertManager } from '../lib/cert-manager';
 import { sleep, waitFor } from '../lib/proc';
+import { HOST_BIN } from '../lib/inventory';
 
 /** What the production steps need beyond the workshop's context. */
 export interface ProductionContext extends WalkthroughContext {
@@ -58,7 +59,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
    * evidence about the emulation, not a step a user would run.
    */
   const inspect = async (target: string, statement: string): Promise<string> => {
-    const r = await client.run(['mariadb', '-uroot', '-h', target, '-N', '-B', '-e', statement]);
+    const r = await client.run([`${HOST_BIN}/mariadb`, '-uroot', '-h', target, '-N', '-B', '-e', statement]);
     if (r.code !== 0) throw new Error(`inspect ${target}: ${r.stderr.trim()}`);
     return r.stdout.trim();
   };

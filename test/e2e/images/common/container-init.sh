@@ -83,14 +83,17 @@ readarray -d '' -t envs <"$spec/env"
 read -r uid gid groups caps nnp <"$spec/user"
 read -r workdir <"$spec/workdir"
 
+# After pivot_root only the new root's files exist: the host's tools are under $host (mounted by the spec,
+# outside every PATH), so the container's /usr/bin holds nothing but its image's executables.
+host=/usr/libexec/e2e-host/bin
 cd "$root"
 mkdir -p .e2e-oldroot
 pivot_root . .e2e-oldroot
 cd /
-umount -l /.e2e-oldroot
-rmdir /.e2e-oldroot
+"$host/umount" -l /.e2e-oldroot
+"$host/rmdir" /.e2e-oldroot
 for target in "${read_only[@]}"; do
-  mount -o remount,bind,ro "$target"
+  "$host/mount" -o remount,bind,ro "$target"
 done
 cd "$workdir"
 
@@ -111,5 +114,5 @@ done < <(compgen -e)
 for assignment in "${envs[@]}"; do
   export "${assignment?}"
 done
-exec setpriv --reuid "$uid" --regid "$gid" "${group_opt[@]}" --bounding-set "$caps" --inh-caps -all \
+exec "$host/setpriv" --reuid "$uid" --regid "$gid" "${group_opt[@]}" --bounding-set "$caps" --inh-caps -all \
   "${nnp_opt[@]}" -- "${argv[@]}"

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# e2e emulation: the host's tools come after the image's own (test/e2e/lib/inventory.ts); chart scripts never see them.
+PATH=$PATH:/usr/libexec/e2e-host/bin:/usr/libexec/e2e-host/sbin
 # e2e emulation of the mysql:8.4 image's ENTRYPOINT (docker-library/mysql, 8.4/docker-entrypoint.sh), written from
 # scratch for the MariaDB-backed image of test/e2e and reduced to what this project's StatefulSet relies on:
 #

@@ -11,7 +11,8 @@ export type ScriptName =
   | 'xtrabackup-sidecar'
   | 'replica-ready'
   | 'xtrabackup-liveness'
-  | 'tls-reload';
+  | 'tls-reload'
+  | 'tls-reload-probe';
 
 const SCRIPT_DIR = join(__dirname, 'scripts');
 const ROOT = join(__dirname, '..');
@@ -20,7 +21,7 @@ const COMMON: readonly ScriptName[] = ['init-mysql', 'clone-mysql', 'replica-rea
 /** `bash -n` results, by content hash: a script that parsed once parses again. */
 const PARSED_DIR = join(ROOT, 'node_modules', '.cache', 'bash-n');
 /** Scripts of a concern of their own live in its folder. */
-const CONCERN: Partial<Record<ScriptName, string>> = { 'tls-reload': 'tls' };
+const CONCERN: Partial<Record<ScriptName, string>> = { 'tls-reload': 'tls', 'tls-reload-probe': 'tls' };
 
 /** Path of a script file for a flavor. */
 export function scriptPath(name: ScriptName, flavor: MysqlFlavor): string {

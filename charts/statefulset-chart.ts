@@ -96,7 +96,12 @@ export class StatefulSetChart extends Chart {
       'xtrabackup-sidecar': readScript('xtrabackup-sidecar', c.flavor),
       'replica-ready': readScript('replica-ready', c.flavor),
       'xtrabackup-liveness': readScript('xtrabackup-liveness', c.flavor),
-      ...(c.tls ? { 'tls-reload': readScript('tls-reload', c.flavor) } : {}),
+      ...(c.tls
+        ? {
+            'tls-reload': readScript('tls-reload', c.flavor),
+            'tls-reload-probe': readScript('tls-reload-probe', c.flavor),
+          }
+        : {}),
     };
     // The mysqld_exporter sidecar (charts/exporter.ts), its init container and volume.
     const exporter = c.monitoring.exporter
@@ -266,6 +271,11 @@ export class StatefulSetChart extends Chart {
             securityContext: pod.securityContext('mysql-image'),
             clientCnfMount: pod.credentialMounts('sidecar')[1],
             clientCnfDir: PATHS.clientCnfDir,
+            tmpMounts: pod.tmpMounts(),
+            tmpDir: PATHS.tmp,
+            probeScript: scripts['tls-reload-probe']!,
+            livenessTiming: c.probes.liveness,
+            readinessTiming: c.probes.readiness,
             resources: resources(c.tls.reloaderResources),
           }),
         ]

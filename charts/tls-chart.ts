@@ -9,7 +9,7 @@ import {
   Issuer,
 } from '../imports/cert-manager.io';
 import * as k8s from '../imports/k8s';
-import { ResolvedConfig } from './config';
+import { ProbeTimingConfig, ResolvedConfig } from './config';
 import { objectLabels } from './labels';
 import { primaryServiceName } from './services-chart';
 
@@ -245,7 +245,26 @@ export interface TlsReloadContainerProps {
   readonly securityContext?: k8s.SecurityContext;
   readonly clientCnfMount: k8s.VolumeMount;
   readonly clientCnfDir: string;
+  /** The pod's writable `/tmp` mounts, where the heartbeat lives. @default - none (a writable root filesystem) */
+  readonly tmpMounts?: readonly k8s.VolumeMount[];
+  /** The writable directory for the heartbeat file. */
+  readonly tmpDir: string;
+  /** The probes' script (`charts/scripts/tls/tls-reload-probe.sh`). */
+  readonly probeScript: string;
+  /** The liveness probe's timing (the pod's `probes.liveness`). */
+  readonly livenessTiming: ProbeTimingConfig;
+  /** The readiness probe's timing (the pod's `probes.readiness`). */
+  readonly readinessTiming: ProbeTimingConfig;
   readonly resources?: k8s.ResourceRequirements;
+}
+
+/**
+ * How old the reload loop's heartbeat may get: a round is a poll interval of sleep, up to 10 s to
+ * connect (the script's --connect-timeout) and the statement; twice the interval plus 30 s leaves room
+ * for a slow round and fails one that hangs.
+ */
+export function tlsReloadHeartbeatMaxAge(pollSeconds: number): number {
+  return 2 * pollSeconds + 30;
 }
 
 /**
@@ -263,9 +282,30 @@ export function tlsReloadContainer(c: ResolvedConfig, p: TlsReloadContainerProps
       { name: 'CLIENT_CNF_DIR', value: p.clientCnfDir },
       { name: 'MYSQL_PORT', value: String(c.mysqlPort) },
       { name: 'POLL_SECONDS', value: String(c.tls!.reloadPollSeconds) },
+      { name: 'HEARTBEAT_FILE', value: `${p.tmpDir}/tls-reload-heartbeat` },
+      {
+        name: 'HEARTBEAT_MAX_AGE_SECONDS',
+        value: String(tlsReloadHeartbeatMaxAge(c.tls!.reloadPollSeconds)),
+      },
+      // Named in the script's error when a tool it needs is missing from the image.
+      { name: 'CONTAINER_IMAGE', value: p.image },
     ],
-    volumeMounts: [...tlsMounts(c, ['server']), p.clientCnfMount],
+    volumeMounts: [...tlsMounts(c, ['server']), p.clientCnfMount, ...(p.tmpMounts ?? [])],
+    // Restarts a reload loop that stopped going round (a hung statement): its heartbeat grows stale.
+    livenessProbe: heartbeatProbe(p.probeScript, 'liveness', p.livenessTiming),
+    // Ready once mysqld has loaded the mounted certificate (charts/scripts/tls/tls-reload-probe.sh).
+    readinessProbe: heartbeatProbe(p.probeScript, 'readiness', p.readinessTiming),
     securityContext: p.securityContext,
     resources: p.resources,
+  };
+}
+
+function heartbeatProbe(script: string, which: 'liveness' | 'readiness', t: ProbeTimingConfig): k8s.Probe {
+  return {
+    exec: { command: ['bash', '-c', script, 'tls-reload-probe', which] },
+    initialDelaySeconds: t.initialDelaySeconds,
+    periodSeconds: t.periodSeconds,
+    timeoutSeconds: t.timeoutSeconds,
+    failureThreshold: t.failureThreshold,
   };
 }

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { production, workshop } from '../charts/profiles';
 import { ConfigError, validateConfig } from '../charts/config';
-import { TLS_PATHS } from '../charts/tls-chart';
+import { TLS_PATHS, tlsReloadHeartbeatMaxAge } from '../charts/tls-chart';
 import { DIST, distFolders } from './support/dist';
 import { schemaProblems } from './support/k8s-schema';
 import { container, K8sObject, only, synthStack, withChanges } from './support/synth';
@@ -193,7 +193,40 @@ describe('tls: the pod', () => {
       { name: 'CLIENT_CNF_DIR', value: '/run/mysql-client' },
       { name: 'MYSQL_PORT', value: '3306' },
       { name: 'POLL_SECONDS', value: '30' },
+      { name: 'HEARTBEAT_FILE', value: '/tmp/tls-reload-heartbeat' },
+      { name: 'HEARTBEAT_MAX_AGE_SECONDS', value: '90' },
+      { name: 'CONTAINER_IMAGE', value: 'mysql:8.4.10' },
     ]);
+    // /tmp is the pod's emptyDir (read-only root filesystem): the heartbeat is written there.
+    expect(c.volumeMounts.map((m: K8sObject) => `${m.name}:${m.mountPath}`)).toContain('tmp:/tmp');
+  });
+
+  test('the tls-reload probes run tls-reload-probe.sh: liveness on a stale heartbeat, readiness also until loaded', () => {
+    const c = container(pod, 'tls-reload');
+    const probeScript = fs.readFileSync(
+      path.join(__dirname, '..', 'charts', 'scripts', 'tls', 'tls-reload-probe.sh'),
+      'utf8',
+    );
+    expect(c.livenessProbe.exec.command).toEqual(['bash', '-c', probeScript, 'tls-reload-probe', 'liveness']);
+    expect(c.readinessProbe.exec.command).toEqual([
+      'bash',
+      '-c',
+      probeScript,
+      'tls-reload-probe',
+      'readiness',
+    ]);
+    const mysql = container(pod, 'mysql');
+    // The pod's probe timings, as the other containers'.
+    for (const k of ['periodSeconds', 'timeoutSeconds', 'failureThreshold'])
+      expect(c.livenessProbe[k]).toBe(mysql.livenessProbe[k]);
+  });
+
+  test('the heartbeat may be twice the poll interval plus 30 s old', () => {
+    expect(tlsReloadHeartbeatMaxAge(30)).toBe(90);
+    const { objects } = synthStack(withChanges(production, { 'tls.reloadPollSeconds': 300 }));
+    const sts = objects.find((o) => o.kind === 'StatefulSet')!;
+    const c = sts.spec.template.spec.containers.find((x: K8sObject) => x.name === 'tls-reload');
+    expect(c.env.find((e: K8sObject) => e.name === 'HEARTBEAT_MAX_AGE_SECONDS').value).toBe('630');
   });
 
   test("the workshop keeps the page's open setup: no certificates, no TLS options, no tls-reload", () => {

@@ -56,6 +56,9 @@ describe.each([
 
 test('clone-mysql connects with TCP: (socat resolves the peer with AF_UNSPEC: an A or an AAAA record)', () => {
   const text = fs.readFileSync(scriptPath('clone-mysql', 'mysql57'), 'utf8');
-  expect(text).toMatch(/socat -u "TCP:\$peer:\$BACKUP_PORT,connect-timeout=30" STDOUT/);
+  expect(text).toMatch(/source_address="TCP:\$peer:\$BACKUP_PORT,connect-timeout=30"/);
+  // With TLS the OPENSSL: address resolves the same way.
+  expect(text).toMatch(/source_address="OPENSSL:\$peer:\$BACKUP_PORT,connect-timeout=30,/);
+  expect(text).toMatch(/socat -u "\$source_address" STDOUT/);
   expect(text).not.toMatch(/TCP4:|pf=ip4/);
 });

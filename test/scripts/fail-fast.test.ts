@@ -30,7 +30,7 @@ const CASES: { script: string; who: string; tools: string[]; env: Record<string,
   {
     script: scriptPath('xtrabackup-sidecar', 'mysql84'),
     who: 'sidecar (container xtrabackup)',
-    tools: ['mysql', 'socat', 'xtrabackup', 'sh', 'mv', 'rm', 'sleep'],
+    tools: ['mysql', 'socat', 'xtrabackup', 'mkdir', 'mv', 'rm', 'rmdir', 'sleep'],
     env: { POD_NAME: 'mysql-1', SERVICE_NAME: 'mysql', CLIENT_CNF_DIR: '/nonexistent' },
   },
 ];

@@ -844,7 +844,7 @@ esac`,
         expect(serve(r.calls).map((c) => c.args)).toEqual([
           [
             '-U',
-            `OPENSSL-LISTEN:3307,reuseaddr,fork,cert=${server}/tls.crt,key=${server}/tls.key,cafile=${server}/ca.crt,verify=1,commonname=mysql-replication`,
+            `OPENSSL-LISTEN:3307,pf=ip6,ipv6only=0,reuseaddr,fork,cert=${server}/tls.crt,key=${server}/tls.key,cafile=${server}/ca.crt,verify=1,commonname=mysql-replication`,
             'EXEC:bash -c serve_one_backup',
           ],
         ]);

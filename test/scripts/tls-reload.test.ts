@@ -34,6 +34,7 @@ describe('tls-reload.sh', () => {
       CLIENT_CNF_DIR: box.dir('client-cnf'),
       MYSQL_PORT: '3306',
       POLL_SECONDS: '1',
+      HEARTBEAT_FILE: path.join(box.dir('tmp'), 'tls-reload-heartbeat'),
     };
     generation = 0;
     box.fake('mysql');
@@ -61,6 +62,7 @@ fi`,
     expect(calls).toHaveLength(2);
     expect(calls[0].args).toEqual([
       `--defaults-extra-file=${env.CLIENT_CNF_DIR}/root.cnf`,
+      '--connect-timeout=10',
       '-h',
       '127.0.0.1',
       '-P',
@@ -86,6 +88,34 @@ fi`,
     expect(reloads(r)).toHaveLength(2);
     expect(r.stderr).toContain('ALTER INSTANCE RELOAD TLS failed; mysqld keeps its previous certificate');
     expect(r.stdout.match(/succeeded/g)).toHaveLength(1);
+  });
+
+  test('until the first reload succeeds it retries every START_RETRY_SECONDS, then polls every POLL_SECONDS', () => {
+    writeSecret(cert('1'));
+    const flag = path.join(box.root, 'mysqld-up');
+    box.fake('mysql', `if [[ -e ${flag} ]]; then exit 0; fi; touch ${flag}; exit 1`);
+    box.fake('sleep');
+    const r = box.run(SCRIPT, { ...env, POLL_SECONDS: '30', MAX_POLLS: '3' });
+    expect(r.status).toBe(0);
+    expect(callsOf(r.calls, 'sleep').map((c) => c.args)).toEqual([['2'], ['30']]);
+  });
+
+  test('each round first writes the heartbeat the probes read: the time, and whether a reload succeeded', () => {
+    writeSecret(cert('1'));
+    // The heartbeat as each sleep sees it (the round before it has written it).
+    const seen = path.join(box.root, 'seen');
+    box.fake('sleep', `cat "$HEARTBEAT_FILE" >>${seen}`);
+    const flag = path.join(box.root, 'mysqld-up');
+    box.fake('mysql', `if [[ -e ${flag} ]]; then exit 0; fi; touch ${flag}; exit 1`);
+    const before = Math.floor(Date.now() / 1000);
+    const r = box.run(SCRIPT, { ...env, MAX_POLLS: '3' });
+    expect(r.status).toBe(0);
+    const lines = fs.readFileSync(seen, 'utf8').trim().split('\n');
+    // Round 1 fails (starting), round 2 reloads; the heartbeat is written before each round's reload.
+    expect(lines.map((l) => l.split(' ')[1])).toEqual(['starting', 'starting']);
+    expect(fs.readFileSync(env.HEARTBEAT_FILE, 'utf8')).toMatch(/^\d+ loaded\n$/);
+    for (const l of lines) expect(Number(l.split(' ')[0])).toBeGreaterThanOrEqual(before);
+    expect(fs.existsSync(`${env.HEARTBEAT_FILE}.tmp`)).toBe(false);
   });
 
   test('waits without reloading while a file is missing', () => {
@@ -127,13 +157,19 @@ if [[ $n == 1 ]]; then printf 'KEY other\\n' >"$TLS_DIR/..gen-1/tls.key"; fi`,
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  test('fails if TLS_DIR or CLIENT_CNF_DIR is unset, or a number is not one', () => {
+  test('fails if TLS_DIR, CLIENT_CNF_DIR or HEARTBEAT_FILE is unset, or a number is not one', () => {
     let r = box.run(SCRIPT, { CLIENT_CNF_DIR: env.CLIENT_CNF_DIR });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('TLS_DIR must be the directory of the mounted certificate Secret');
     r = box.run(SCRIPT, { TLS_DIR: env.TLS_DIR });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('CLIENT_CNF_DIR must be the directory with root.cnf');
+    r = box.run(SCRIPT, { TLS_DIR: env.TLS_DIR, CLIENT_CNF_DIR: env.CLIENT_CNF_DIR });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('HEARTBEAT_FILE must be the file the liveness probe reads');
+    r = box.run(SCRIPT, { ...env, START_RETRY_SECONDS: '0.5' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("START_RETRY_SECONDS must be a whole number of seconds, got '0.5'");
     r = box.run(SCRIPT, { ...env, POLL_SECONDS: '30s' });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("POLL_SECONDS must be a number of seconds, got '30s'");

@@ -94,13 +94,13 @@
 # Writable paths: DATA_DIR (change_source.sql.in/.orig, replication-refused), /tmp (STATE_FILE,
 # xtrabackup's --target-dir, where a streaming backup keeps its temporary files) and, with CREDENTIALS_DIR,
 # CLIENT_CNF_DIR (the option files it refreshes).
-# Tools: bash, mysql (8.4 client), socat (with OpenSSL for TLS_SERVER_DIR), xtrabackup, sleep, mkdir, mv,
-# rm, rmdir. Each is checked at start; a missing one names CONTAINER_IMAGE (the container's image; README
+# Tools: bash (socat's EXEC runs the handler in bash), mysql (8.4 client), socat (with OpenSSL for
+# TLS_SERVER_DIR), xtrabackup, sleep, mkdir, mv, rm, rmdir. Each is checked at start; a missing one names CONTAINER_IMAGE (the container's image; README
 # "Images").
 # SQL string escaping assumes sql_mode without NO_BACKSLASH_ESCAPES (the MySQL default).
 set -euo pipefail
 
-for tool in bash mysql socat xtrabackup mkdir mv rm rmdir sleep; do
+for tool in mysql socat xtrabackup mkdir mv rm rmdir sleep; do
   command -v "$tool" >/dev/null || {
     echo "sidecar (container xtrabackup): $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Images\")" >&2
     exit 127
@@ -616,16 +616,22 @@ serve_one_backup() {
     echo "sidecar: a backup is already being served; refusing this connection (one at a time)" >&2
     exit 1
   fi
-  local dir=$BACKUP_TMP/xtrabackup-stream.$BASHPID rc=0
-  trap 'rm -rf "$dir"; rmdir "$BACKUP_LOCK"' EXIT
-  mkdir -m 700 "$dir"
+  local rc=0
+  backup_dir=$BACKUP_TMP/xtrabackup-stream.$BASHPID
+  trap release_backup EXIT
+  mkdir -m 700 "$backup_dir"
   echo "sidecar: serving a backup${SOCAT_PEERADDR:+ to $SOCAT_PEERADDR}${SOCAT_OPENSSL_X509_COMMONNAME:+ (client certificate $SOCAT_OPENSSL_X509_COMMONNAME)}" >&2
   # shellcheck disable=SC2086 # xtrabackup_tls is a list of options without spaces in their values
   xtrabackup --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" $xtrabackup_tls --backup --stream=xbstream \
-    --host=127.0.0.1 --port="$MYSQL_PORT" --datadir="$DATA_DIR" --target-dir="$dir" || rc=$?
+    --host=127.0.0.1 --port="$MYSQL_PORT" --datadir="$DATA_DIR" --target-dir="$backup_dir" || rc=$?
   exit "$rc"
 }
-export -f serve_one_backup
+# release_backup: when the connection's handler exits, its directory goes and the next backup may start.
+release_backup() {
+  rm -rf "$backup_dir"
+  rmdir "$BACKUP_LOCK"
+}
+export -f serve_one_backup release_backup
 export DATA_DIR REFUSED_FILE BACKUP_LOCK BACKUP_TMP CLIENT_CNF_DIR MYSQL_PORT xtrabackup_tls
 
 # One dual-stack socket (IPv6, with IPv4 clients as mapped addresses) serves IPv4-only, IPv6-only and

@@ -17,15 +17,33 @@
 #   CLIENT_CNF_DIR  required, holds root.cnf (written by init-mysql)
 #   MYSQL_PORT      mysqld's port (default 3306)
 #   POLL_SECONDS    pause between checks (default 30)
+#   START_RETRY_SECONDS  pause between checks until the first reload succeeded (default 2, at most
+#                   POLL_SECONDS): mysqld is usually still starting at the first one, and the container is
+#                   not Ready until a reload succeeded
 #   MAX_POLLS       stop after this many checks (default 0: never; tests set it)
-# Tools: bash, mysql (8.4 client), sleep. Writes nothing.
+#   HEARTBEAT_FILE  required, where each check first writes "<epoch seconds> loaded|starting" (whether a
+#                   reload has succeeded since the container started); the container's probes
+#                   (tls-reload-probe.sh) read it: liveness restarts the container when the time grows
+#                   stale (a reload that hangs on a mysqld that accepts the connection but never answers),
+#                   readiness also waits for "loaded"
+#   CONTAINER_IMAGE the container's image, named when a tool is missing (README "Images")
+# Tools: bash, mysql (8.4 client), mv, sleep. Writes HEARTBEAT_FILE (and HEARTBEAT_FILE.tmp) only.
 set -euo pipefail
+
+for tool in mysql mv sleep; do
+  command -v "$tool" >/dev/null || {
+    echo "tls-reload: $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Images\")" >&2
+    exit 127
+  }
+done
 
 : "${TLS_DIR:?TLS_DIR must be the directory of the mounted certificate Secret}"
 : "${CLIENT_CNF_DIR:?CLIENT_CNF_DIR must be the directory with root.cnf}"
+: "${HEARTBEAT_FILE:?HEARTBEAT_FILE must be the file the liveness probe reads}"
 MYSQL_PORT=${MYSQL_PORT:-3306}
 POLL_SECONDS=${POLL_SECONDS:-30}
 MAX_POLLS=${MAX_POLLS:-0}
+START_RETRY_SECONDS=${START_RETRY_SECONDS:-2}
 
 fail() {
   echo "tls-reload: $*" >&2
@@ -34,6 +52,7 @@ fail() {
 [[ $MYSQL_PORT =~ ^[0-9]+$ ]] || fail "MYSQL_PORT must be a port number, got '$MYSQL_PORT'"
 [[ $POLL_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "POLL_SECONDS must be a number of seconds, got '$POLL_SECONDS'"
 [[ $MAX_POLLS =~ ^[0-9]+$ ]] || fail "MAX_POLLS must be a number, got '$MAX_POLLS'"
+[[ $START_RETRY_SECONDS =~ ^[0-9]+$ ]] || fail "START_RETRY_SECONDS must be a whole number of seconds, got '$START_RETRY_SECONDS'"
 
 # As PID 1 of its container, bash would ignore SIGTERM; sleeping in the background lets the trap run at once.
 trap 'echo "tls-reload: SIGTERM, exiting"; exit 0' TERM
@@ -48,8 +67,17 @@ read_files() {
   printf '%s' "$out"
 }
 
+# The probes read one complete line: written beside, then renamed over the old one.
+heartbeat() {
+  local state=starting
+  [[ -z $loaded ]] || state=loaded
+  printf '%(%s)T %s\n' -1 "$state" >"$HEARTBEAT_FILE.tmp" &&
+    mv -f "$HEARTBEAT_FILE.tmp" "$HEARTBEAT_FILE"
+}
+
 loaded=""
 for ((poll = 1; ; poll++)); do
+  heartbeat
   current=$(read_files)
   if [[ -z $current ]]; then
     echo "tls-reload: $TLS_DIR/ca.crt, tls.crt or tls.key is missing or unreadable; waiting" >&2
@@ -59,17 +87,20 @@ for ((poll = 1; ; poll++)); do
     else
       echo "tls-reload: the certificate in $TLS_DIR changed; reloading it into mysqld"
     fi
-    if mysql --defaults-extra-file="$CLIENT_CNF_DIR/root.cnf" -h 127.0.0.1 -P "$MYSQL_PORT" \
+    if mysql --defaults-extra-file="$CLIENT_CNF_DIR/root.cnf" --connect-timeout=10 -h 127.0.0.1 -P "$MYSQL_PORT" \
       -e 'ALTER INSTANCE RELOAD TLS' </dev/null; then
       loaded=$current
       echo "tls-reload: ALTER INSTANCE RELOAD TLS succeeded"
     else
-      echo "tls-reload: ALTER INSTANCE RELOAD TLS failed; mysqld keeps its previous certificate; retrying in ${POLL_SECONDS}s" >&2
+      echo "tls-reload: ALTER INSTANCE RELOAD TLS failed; mysqld keeps its previous certificate; retrying" >&2
     fi
   fi
   if ((MAX_POLLS > 0 && poll >= MAX_POLLS)); then
+    heartbeat
     exit 0
   fi
-  sleep "$POLL_SECONDS" &
+  pause=$POLL_SECONDS
+  if [[ -z $loaded && $START_RETRY_SECONDS -lt ${POLL_SECONDS%.*} ]]; then pause=$START_RETRY_SECONDS; fi
+  sleep "$pause" &
   wait $!
 done

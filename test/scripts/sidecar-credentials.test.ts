@@ -30,6 +30,10 @@ pw=$(perl -ne 'if (/^password="(.*)"$/) { $_ = $1; s/\\\\(.)/$1/g; print; exit }
 db=$FAKE_DB/$host
 [[ -e $db/down ]] && { echo "ERROR 2003 (HY000): Can't connect to MySQL server on '$host'" >&2; exit 1; }
 grep -qxF -- "$pw" "$db/$user" 2>/dev/null || { echo "ERROR 1045 (28000): Access denied for user '$user'@'x' (using password: YES)" >&2; exit 1; }
+# REQUIRE SUBJECT: without a client certificate MySQL refuses the login with the same 1045.
+if [[ -e $db/$user.require-cert && " \${args[*]} " != *" --ssl-cert="* ]]; then
+  echo "ERROR 1045 (28000): Access denied for user '$user'@'x' (using password: YES)" >&2; exit 1
+fi
 # ALTER USER … IDENTIFIED BY '<pw>' RETAIN CURRENT PASSWORD takes effect: <pw> is accepted too.
 perl -ne 'while (/ALTER USER (?:IF EXISTS )?\\x27((?:[^\\x27\\\\]|\\\\.)*)\\x27\\@\\x27[^\\x27]*\\x27 IDENTIFIED BY \\x27((?:[^\\x27\\\\]|\\\\.)*)\\x27 RETAIN/g) { my ($u, $p) = ($1, $2); $p =~ s/\\\\(.)/$1/g; open my $f, ">>", "$ENV{FAKE_DB}/127.0.0.1/$u" or die; print $f "$p\\n"; }' "$FAKE_STDIN"
 case $sql in
@@ -354,6 +358,90 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4): credential rotation', () => {
       expect(sql(r.calls).join('')).not.toContain('SOURCE_PASSWORD');
       const probes = r.calls.filter((c) => c.args.includes('mysql-0.mysql') && c.args.includes('SELECT 1'));
       expect(probes.length).toBeGreaterThanOrEqual(2);
+    });
+  });
+
+  describe('with TLS: the replication user is REQUIRE SUBJECT, so its logins present the client certificate', () => {
+    let tls: string;
+    const requireCert = (host: string) => fs.writeFileSync(path.join(db, host, 'repl.require-cert'), '');
+    const replLogins = (calls: Call[]) =>
+      calls.filter((c) => c.name === 'mysql' && c.args.some((a) => a.includes('.login-probe.cnf')));
+    beforeEach(() => {
+      tls = box.dir('tls-client');
+      for (const f of ['ca.crt', 'tls.crt', 'tls.key']) fs.writeFileSync(path.join(tls, f), `${f}\n`);
+      env.TLS_CLIENT_DIR = tls;
+      env.REPLICATION_SUBJECT = '/CN=mysql-replication';
+    });
+
+    test('the primary: a rotation is recognised (RETAIN CURRENT PASSWORD), never taken for a password change', () => {
+      rotating();
+      initCnf('root.cnf', 'root', NEW_ROOT);
+      initCnf('replication.cnf', 'repl', NEW_REPL);
+      accepts('127.0.0.1', 'root', OLD_ROOT);
+      accepts('127.0.0.1', 'repl', OLD_REPL);
+      requireCert('127.0.0.1');
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(0);
+      const statements = sql(r.calls).join('');
+      expect(statements).toContain(
+        "ALTER USER IF EXISTS 'repl'@'%' IDENTIFIED BY 'new;repl $y' RETAIN CURRENT PASSWORD;\n",
+      );
+      expect(statements).not.toMatch(/ALTER USER 'repl'@'%' IDENTIFIED BY/);
+      expect(r.stdout).not.toContain('accepts neither');
+      expect(cnfPassword('replication.cnf')).toBe(NEW_REPL);
+      // Over the loopback (127.0.0.1 is no name in the server certificate): TLS required, the certificate presented.
+      const local = replLogins(r.calls).filter(
+        (c) => c.args.includes('127.0.0.1') && c.args.includes('--ssl-mode=REQUIRED'),
+      );
+      expect(local.length).toBeGreaterThan(0);
+      for (const c of local)
+        expect(c.args).toEqual(
+          expect.arrayContaining([`--ssl-cert=${tls}/tls.crt`, `--ssl-key=${tls}/tls.key`]),
+        );
+      noPasswordOnArgv(r.calls);
+    });
+
+    test('a replica: the primary is asked with its name verified, and SOURCE_PASSWORD follows', () => {
+      env.POD_NAME = 'mysql-1';
+      status('127.0.0.1', REPLICATING);
+      rotating();
+      initCnf('root.cnf', 'root', NEW_ROOT);
+      initCnf('replication.cnf', 'repl', NEW_REPL);
+      accepts('127.0.0.1', 'root', NEW_ROOT, OLD_ROOT);
+      accepts('127.0.0.1', 'repl', NEW_REPL, OLD_REPL);
+      accepts('mysql-0.mysql', 'repl', NEW_REPL, OLD_REPL);
+      requireCert('127.0.0.1');
+      requireCert('mysql-0.mysql');
+      const r = box.run(SCRIPT, { ...env, MONITOR_ROUNDS: '4' });
+      expect(r.status).toBe(0);
+      expect(sql(r.calls).filter((x) => x.includes('SOURCE_PASSWORD'))).toEqual([
+        "STOP REPLICA IO_THREAD;\nCHANGE REPLICATION SOURCE TO SOURCE_PASSWORD='new;repl $y';\nSTART REPLICA IO_THREAD;\n",
+      ]);
+      const toPrimary = replLogins(r.calls).filter((c) => c.args.includes('mysql-0.mysql'));
+      expect(toPrimary.length).toBeGreaterThan(0);
+      for (const c of toPrimary)
+        expect(c.args).toEqual(
+          expect.arrayContaining([
+            '--ssl-mode=VERIFY_IDENTITY',
+            `--ssl-ca=${tls}/ca.crt`,
+            `--ssl-cert=${tls}/tls.crt`,
+            `--ssl-key=${tls}/tls.key`,
+          ]),
+        );
+    });
+
+    test('root logins carry no client certificate (root has no REQUIRE)', () => {
+      secret({ 'root-password': NEW_ROOT, 'replication-password': NEW_REPL });
+      initCnf('root.cnf', 'root', NEW_ROOT);
+      initCnf('replication.cnf', 'repl', NEW_REPL);
+      accepts('127.0.0.1', 'root', NEW_ROOT);
+      accepts('127.0.0.1', 'repl', NEW_REPL);
+      requireCert('127.0.0.1');
+      const r = box.run(SCRIPT, env);
+      expect(r.status).toBe(0);
+      expect(r.stdout).not.toContain('accepts neither');
+      const rootLogins = replLogins(r.calls).filter((c) => !c.args.some((a) => a.startsWith('--ssl-')));
+      expect(rootLogins.length).toBeGreaterThan(0);
     });
   });
 

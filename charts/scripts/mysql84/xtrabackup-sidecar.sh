@@ -247,11 +247,20 @@ write_cnf() {
 }
 
 # try_login USER PASSWORD HOST: 0 if HOST's mysqld accepts them, 1 on "Access denied" (1045), 2 otherwise
-# (unreachable: nothing can be decided).
+# (unreachable: nothing can be decided). With TLS_CLIENT_DIR the replication user is REQUIRE SUBJECT, so its
+# logins present the client certificate (else every password would look refused): to the primary with its
+# name verified, to this pod's own mysqld over the loopback (not a name in the certificate) with TLS required.
 try_login() {
-  local probe="$CLIENT_CNF_DIR/.login-probe.cnf" out rc=0
+  local probe="$CLIENT_CNF_DIR/.login-probe.cnf" out rc=0 tls=()
+  if [[ $1 == "$REPLICATION_USER" && -n ${TLS_CLIENT_DIR:-} ]]; then
+    if [[ $3 == 127.0.0.1 ]]; then
+      tls=(--ssl-mode=REQUIRED "--ssl-cert=$TLS_CLIENT_DIR/tls.crt" "--ssl-key=$TLS_CLIENT_DIR/tls.key")
+    else
+      tls=("${source_tls[@]}")
+    fi
+  fi
   write_cnf "$probe" "$1" "$2" || return 2
-  out=$(mysql --defaults-extra-file="$probe" -h "$3" -P "$MYSQL_PORT" --connect-timeout=5 -N -B -e 'SELECT 1' </dev/null 2>&1) || rc=$?
+  out=$(mysql --defaults-extra-file="$probe" "${tls[@]}" -h "$3" -P "$MYSQL_PORT" --connect-timeout=5 -N -B -e 'SELECT 1' </dev/null 2>&1) || rc=$?
   rm -f "$probe"
   ((rc == 0)) && return 0
   [[ $out == *"ERROR 1045"* ]] && return 1

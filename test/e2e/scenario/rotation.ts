@@ -9,6 +9,8 @@ import type { ProductionContext } from './production';
 import type { GeneratedSecret } from '../lib/secrets';
 import { generatePassword, needlesFor } from '../lib/secrets';
 import { sleep, waitFor } from '../lib/proc';
+import * as fs from 'fs';
+import { volumeSecret } from './tls';
 
 const SECRET = 'mysql-credentials';
 
@@ -46,16 +48,38 @@ export function rotateCredentialsStep(w: ProductionContext, h: StepHelpers): Ste
        * file on /dev/stdin would not do: the client runs as uid 999 and may not reopen the exec's pipe.
        */
       let lastLogin = '';
+      // With TLS the replication user is also REQUIRE SUBJECT: a login as repl presents the cluster's client
+      // certificate (copied into the client pod, as an operator would for a manual check), so that what is
+      // accepted or refused is the password alone.
+      const clientSecret = volumeSecret(w, 'tls-client');
+      const replTls: string[] = [];
+      if (clientSecret) {
+        const files = w.certManager.files(clientSecret);
+        for (const [dest, src] of [
+          ['/tmp/rotation-ca.crt', files.ca],
+          ['/tmp/rotation-client.crt', files.crt],
+          ['/tmp/rotation-client.key', files.key],
+        ]) {
+          const r = await client.run(['bash', '-c', `umask 077; cat >${dest}`], fs.readFileSync(src, 'utf8'));
+          if (r.code !== 0) throw new Error(`writing ${dest} in the client pod: ${r.stderr}`);
+        }
+        replTls.push(
+          '--ssl-ca=/tmp/rotation-ca.crt',
+          '--ssl-cert=/tmp/rotation-client.crt',
+          '--ssl-key=/tmp/rotation-client.key',
+        );
+      }
       const login = async (target: string, user: string, password: string, statement = 'SELECT 1') => {
         const r = await client.run(
           [
             'bash',
             '-c',
-            'IFS= read -r pw; MYSQL_PWD=$pw exec mysql -u "$1" -h "$2" -N -B -e "$3"',
+            'IFS= read -r pw; MYSQL_PWD=$pw exec mysql "${@:4}" -u "$1" -h "$2" -N -B -e "$3"',
             'login',
             user,
             target,
             statement,
+            ...(user === 'repl' ? replTls : []),
           ],
           `${password}\n`,
         );

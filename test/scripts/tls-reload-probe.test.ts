@@ -63,12 +63,21 @@ describe('tls-reload-probe.sh (the tls-reload container probes)', () => {
     ).toBe(1);
   });
 
-  test('fails if the heartbeat is missing or not a heartbeat', () => {
+  test('no heartbeat yet (the loop is starting): live, not ready', () => {
     let r = probe('liveness');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(
+      `tls-reload-probe: no heartbeat at ${heartbeat} yet: the reload loop is starting\n`,
+    );
+    r = probe('readiness');
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
-      `tls-reload-probe: no heartbeat at ${heartbeat}: the reload loop has not started\n`,
+      `tls-reload-probe: no heartbeat at ${heartbeat} yet: the reload loop is starting\n`,
     );
+  });
+
+  test('fails if the heartbeat is not a heartbeat', () => {
+    let r;
     fs.writeFileSync(heartbeat, 'garbage\n');
     r = probe('liveness');
     expect(r.status).toBe(1);

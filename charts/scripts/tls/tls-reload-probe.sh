@@ -7,7 +7,7 @@
 #   liveness   fails when the heartbeat is older than MAX_AGE_SECONDS: a round hangs, and a renewed
 #              certificate would never reach mysqld; the kubelet restarts the container. A failed reload
 #              does not fail it: the loop retries by itself (and a restart would not mend a key that does
-#              not match its certificate; the TLSCertificate alerts watch expiry).
+#              not match its certificate).
 #   readiness  also fails until a reload has succeeded since the container started ("starting"): until
 #              then mysqld may serve a certificate older than the Secret's. A later failed reload keeps
 #              the container Ready, since mysqld goes on serving its last good certificate, and taking the
@@ -33,9 +33,13 @@ max=${HEARTBEAT_MAX_AGE_SECONDS:-}
 now=${NOW:-}
 [[ -n $now ]] || printf -v now '%(%s)T' -1
 
-# The loop writes the heartbeat before anything else it does, so it is there within moments of the
-# container's start; the probe's initialDelaySeconds covers those moments.
-[[ -r $HEARTBEAT_FILE ]] || fail "no heartbeat at $HEARTBEAT_FILE: the reload loop has not started"
+# The loop writes the heartbeat before anything else it does (and exits when it cannot), so it is
+# missing only in the moments after the container's first start: live, not yet ready.
+if [[ ! -e $HEARTBEAT_FILE ]]; then
+  [[ $probe == liveness ]] || fail "no heartbeat at $HEARTBEAT_FILE yet: the reload loop is starting"
+  echo "tls-reload-probe: no heartbeat at $HEARTBEAT_FILE yet: the reload loop is starting"
+  exit 0
+fi
 line=$(<"$HEARTBEAT_FILE")
 [[ $line =~ ^([0-9]+)\ (loaded|starting)$ ]] || fail "the heartbeat in $HEARTBEAT_FILE is not '<time> loaded|starting': '$line'"
 beat=${BASH_REMATCH[1]} state=${BASH_REMATCH[2]}

@@ -5,6 +5,7 @@
  * certificates come from the emulated cert-manager (lib/cert-manager.ts), issued from the Certificates in
  * dist/production/. Evidence never contains key material.
  */
+import { HOST_BIN } from '../lib/inventory';
 import * as fs from 'fs';
 import { execFileSync } from 'child_process';
 import type { Step, StepHelpers } from './common';
@@ -12,7 +13,8 @@ import { run, sleep, waitFor } from '../lib/proc';
 import type { ProductionContext } from './production';
 
 /** The Secret a volume of the pod template mounts, or undefined. */
-function volumeSecret(w: ProductionContext, volume: string): string | undefined {
+/** The Secret behind one of the pod template's volumes (tls-server, tls-client), if the profile has it. */
+export function volumeSecret(w: ProductionContext, volume: string): string | undefined {
   return w.sts.sts.spec.template.spec.volumes?.find((v) => v.name === volume)?.secret?.secretName;
 }
 
@@ -68,9 +70,9 @@ export function tlsSteps(w: ProductionContext, h: StepHelpers): Step[] {
         }
         const settings: string[] = [];
         for (const o of [0, 1, 2]) {
-          // Harness inspection with MariaDB's own client (TLS on by default).
+          // Harness inspection with the host's MariaDB client (TLS on by default), outside the image's view.
           const r = await client.run([
-            'mariadb',
+            `${HOST_BIN}/mariadb`,
             '-uroot',
             '-h',
             `${name(o)}.${service}`,
@@ -143,7 +145,7 @@ export function tlsSteps(w: ProductionContext, h: StepHelpers): Step[] {
           ?.env?.find((e) => e.name === 'REPLICATION_SUBJECT')?.value;
         for (const o of [0, 1, 2]) {
           const r = await client.run([
-            'mariadb',
+            `${HOST_BIN}/mariadb`,
             '-uroot',
             '-h',
             `${name(o)}.${service}`,

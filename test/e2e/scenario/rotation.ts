@@ -53,7 +53,9 @@ export function rotateCredentialsStep(w: ProductionContext, h: StepHelpers): Ste
       // accepted or refused is the password alone.
       const clientSecret = volumeSecret(w, 'tls-client');
       const replTls: string[] = [];
-      if (clientSecret) {
+      /** Copies the certificate into the client pod (again after the pod is recreated). */
+      const copyClientCertificate = async () => {
+        if (!clientSecret) return;
         const files = w.certManager.files(clientSecret);
         for (const [dest, src] of [
           ['/tmp/rotation-ca.crt', files.ca],
@@ -63,6 +65,9 @@ export function rotateCredentialsStep(w: ProductionContext, h: StepHelpers): Ste
           const r = await client.run(['bash', '-c', `umask 077; cat >${dest}`], fs.readFileSync(src, 'utf8'));
           if (r.code !== 0) throw new Error(`writing ${dest} in the client pod: ${r.stderr}`);
         }
+      };
+      if (clientSecret) {
+        await copyClientCertificate();
         replTls.push(
           '--ssl-ca=/tmp/rotation-ca.crt',
           '--ssl-cert=/tmp/rotation-client.crt',
@@ -231,6 +236,7 @@ export function rotateCredentialsStep(w: ProductionContext, h: StepHelpers): Ste
       // The client pod's MYSQL_PWD came from the Secret when it was created: recreate it (as a user would restart
       // a client) so that it has the new root password.
       await client.delete();
+      await copyClientCertificate();
       const refused: string[] = [];
       for (const o of ordinals) {
         const r = [

@@ -102,6 +102,8 @@ export function exporterPodParts(
       ...passwordEnv,
       { name: 'MYSQL_PORT', value: String(c.mysqlPort) },
       ...(c.tls ? [{ name: 'EXPORTER_SSL_CA', value: `${TLS_PATHS.server}/ca.crt` }] : []),
+      // Named in the script's error when a tool it needs is missing from the image.
+      { name: 'CONTAINER_IMAGE', value: init.image },
     ],
     volumeMounts: [cnfMount(false), ...(init.credentials?.mounts ?? [])],
     securityContext: init.securityContext,

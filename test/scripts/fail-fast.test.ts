@@ -1,3 +1,4 @@
+import * as path from 'path';
 import { scriptPath } from '../../charts/scripts';
 import { ScriptSandbox } from '../support/script-runner';
 
@@ -32,6 +33,12 @@ const CASES: { script: string; who: string; tools: string[]; env: Record<string,
     who: 'sidecar (container xtrabackup)',
     tools: ['mysql', 'socat', 'xtrabackup', 'mkdir', 'mv', 'rm', 'rmdir', 'sleep'],
     env: { POD_NAME: 'mysql-1', SERVICE_NAME: 'mysql', CLIENT_CNF_DIR: '/nonexistent' },
+  },
+  {
+    script: path.join(__dirname, '..', '..', 'charts', 'scripts', 'monitoring', 'exporter-config.sh'),
+    who: 'exporter-config',
+    tools: ['mv'],
+    env: { EXPORTER_USER: 'exporter', EXPORTER_CNF: '/nonexistent/exporter.cnf' },
   },
 ];
 

@@ -16,9 +16,17 @@
 #                           stripped). Unset: no password (the workshop profile, whose root has none
 #                           either; the user can only log in from inside the pod, see exporter-user.sh)
 #   MYSQL_PORT              mysqld's port (default 3306)
+#   EXPORTER_SSL_CA         optional: the CA mysqld's certificate is verified against (TLS)
+#   CONTAINER_IMAGE         the container's image, named when a tool is missing (README "Images")
+# Tools: bash, mv (checked at start).
 # The file is mode 0640: the exporter runs as another uid (the image's `nobody`) and reads it through
 # the pod's fsGroup, which owns the emptyDir (setgid) and is every container's supplementary group.
 set -euo pipefail
+
+command -v mv >/dev/null || {
+  echo "exporter-config: mv not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Images\")" >&2
+  exit 127
+}
 
 : "${EXPORTER_CNF:?EXPORTER_CNF must name the option file to write}"
 : "${EXPORTER_USER:?EXPORTER_USER must be set}"

@@ -24,12 +24,32 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
   Certificate: -1,
   PodDisruptionBudget: 0,
   NetworkPolicy: 0,
+  // The switchover Job (a Sync hook): after the NetworkPolicies that admit it, before the StatefulSet.
+  Job: 0,
   StatefulSet: 1,
   CronJob: 2,
   // After the database: they need the Prometheus Operator's CRDs, and watch what wave 1 created.
   PodMonitor: 2,
   PrometheusRule: 2,
 };
+
+/**
+ * The wave of the switchover Job (with the NetworkPolicies, which sort before Jobs within a wave), and of
+ * what follows the primary: the `<name>-primary` Service and ConfigMap change only after the Job succeeded.
+ */
+export const SWITCHOVER_WAVE = 0;
+export const FOLLOWS_PRIMARY_WAVE = 1;
+
+/** Objects whose wave is not their kind's (see setSyncWave). */
+const waveOverrides = new WeakMap<ApiObject, number>();
+
+/**
+ * Gives one object another wave than its kind's: what a switchover changes (the `<name>-primary` Service
+ * and ConfigMap) must follow the switchover Job, not precede it.
+ */
+export function setSyncWave(obj: ApiObject, wave: number): void {
+  waveOverrides.set(obj, wave);
+}
 
 /**
  * Kinds whose deletion loses data (the StatefulSet's pods, a Retain StorageClass, the Namespace with its
@@ -57,7 +77,7 @@ const SYNC_OPTIONS: Record<ArgoCdProtection, string | undefined> = {
 export function annotateForArgoCd(app: App, config: ResolvedConfig): void {
   const options = SYNC_OPTIONS[config.gitops.protection];
   for (const obj of app.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)) {
-    const wave = SYNC_WAVES[obj.kind];
+    const wave = waveOverrides.get(obj) ?? SYNC_WAVES[obj.kind];
     if (wave === undefined)
       throw new Error(`No Argo CD sync wave for kind ${obj.kind}; add it to SYNC_WAVES in charts/argocd.ts`);
     obj.metadata.addAnnotation('argocd.argoproj.io/sync-wave', String(wave));

@@ -246,6 +246,32 @@ const replicationSchema = strict(
   'the replication settings',
 );
 
+/** How the switchover Job (charts/switchover-chart.ts) moves the primary to `primary`. */
+const switchoverSchema = strict(
+  {
+    /**
+     * A planned switchover refuses a target whose `Seconds_Behind_Source` is larger: it would keep the
+     * primary fenced (writes refused) while the target catches up.
+     * @default 5
+     */
+    maxLagSeconds: int(0, 3600).default(5),
+    /**
+     * How long the fenced primary waits for the target to apply every transaction
+     * (`WAIT_FOR_EXECUTED_GTID_SET`); on timeout the old primary is unfenced and the Job fails.
+     * @default 30
+     */
+    waitSeconds: int(1, 3600).default(30),
+    /** The Job's container. @default - 50m/64Mi requests, 500m/128Mi limits */
+    resources: resourcesSchema.prefault({
+      cpuRequest: '50m',
+      memoryRequest: '64Mi',
+      cpuLimit: '500m',
+      memoryLimit: '128Mi',
+    }),
+  },
+  'the switchover settings',
+);
+
 /** Where the pods may run. */
 const placementSchema = strict(
   {
@@ -594,8 +620,24 @@ const fields = strict(
     name: dnsLabel(),
     /** Namespace of every namespaced object; the chart creates it. DNS-1123 label. */
     namespace: dnsLabel(),
-    /** Number of MySQL pods: ordinal 0 is the primary, the rest are read replicas. At least 1. */
+    /** Number of MySQL pods: ordinal `primary` (0 by default) is the primary, the rest are read replicas. At least 1. */
     replicas: int(1, 100),
+    /**
+     * The ordinal of the primary. Changing it is the only way the primary moves: the switchover Job
+     * (mysql84) fences the old primary, waits for the new one to apply every transaction, promotes it and
+     * repoints the others (README, "Planned switchover"). The mysql57 flavor (the workshop) keeps 0.
+     * @default 0
+     */
+    primary: int(0, 99).default(0),
+    /**
+     * Emergency failover: when the current primary does not answer, the switchover Job promotes `primary`
+     * if it is the most advanced reachable replica, without the old primary (asynchronous replication:
+     * what never reached a replica is lost; README, "Failover"). Set it back to false afterwards.
+     * @default false
+     */
+    failover: bool().default(false),
+    /** @default - maxLagSeconds 5, waitSeconds 30 */
+    switchover: switchoverSchema.prefault({}),
     /** MySQL major version family; selects the scripts and SQL dialect. */
     flavor: member(MYSQL_FLAVORS),
     images: imagesSchema,
@@ -698,6 +740,26 @@ function crossFieldRules(c: Fields, check: Check): void {
     'expected at most 52 characters, so that pod names "<name>-<ordinal>" and their controller-revision label stay within 63',
   );
   check(c.backupPort !== c.mysqlPort, ['backupPort'], c.backupPort, 'must differ from mysqlPort');
+  check(
+    c.primary < c.replicas,
+    ['primary'],
+    c.primary,
+    `must be the ordinal of an existing pod, below replicas (${c.replicas}): ${c.name}-0 … ${c.name}-${c.replicas - 1}; raise replicas or choose another primary`,
+  );
+  if (c.flavor === 'mysql57') {
+    check(
+      c.primary === 0,
+      ['primary'],
+      c.primary,
+      "must be 0 with the mysql57 flavor: it keeps the workshop page's fixed primary (file/position replication, no switchover Job); use mysql84 to move the primary",
+    );
+    check(
+      !c.failover,
+      ['failover'],
+      c.failover,
+      'is only for the mysql84 flavor (the switchover Job); remove it',
+    );
+  }
   check(
     c.mysqlFiles.primaryKey !== c.mysqlFiles.replicaKey,
     ['mysqlFiles', 'replicaKey'],

@@ -9,6 +9,7 @@ import { PriorityClassChart } from './priority-class-chart';
 import { ServicesChart } from './services-chart';
 import { StatefulSetChart } from './statefulset-chart';
 import { StorageClassChart } from './storage-class-chart';
+import { SwitchoverChart } from './switchover-chart';
 import { TlsChart } from './tls-chart';
 
 /** The charts of one profile, in the order `kubectl apply -f` must create them. */
@@ -23,6 +24,8 @@ export interface MysqlStack {
   readonly tls?: TlsChart;
   /** Present when a PodDisruptionBudget or NetworkPolicy is configured. */
   readonly policy?: PolicyChart;
+  /** mysql84 only: the `<name>-primary` ConfigMap and the switchover Job. */
+  readonly switchover?: SwitchoverChart;
   readonly statefulSet: StatefulSetChart;
   /** Present when `backup` is configured. */
   readonly backup?: BackupChart;
@@ -55,12 +58,15 @@ export function addResolvedMysqlStack(app: App, resolved: ResolvedConfig): Mysql
     resolved.availability.maxUnavailable !== undefined || resolved.networkPolicy !== undefined
       ? new PolicyChart(app, 'policy', { config: resolved })
       : undefined;
+  const switchover =
+    resolved.flavor === 'mysql84' ? new SwitchoverChart(app, 'switchover', { config: resolved }) : undefined;
   const statefulSet = new StatefulSetChart(app, 'statefulset', { config: resolved });
   priorityClass?.addDependency(storageClass);
   namespace.addDependency(storageClass, ...(priorityClass ? [priorityClass] : []));
   services.addDependency(namespace);
   tls?.addDependency(services);
   policy?.addDependency(services, ...(tls ? [tls] : []));
+  switchover?.addDependency(namespace, services, ...(tls ? [tls] : []), ...(policy ? [policy] : []));
   statefulSet.addDependency(
     storageClass,
     ...(priorityClass ? [priorityClass] : []),
@@ -68,6 +74,7 @@ export function addResolvedMysqlStack(app: App, resolved: ResolvedConfig): Mysql
     services,
     ...(tls ? [tls] : []),
     ...(policy ? [policy] : []),
+    ...(switchover ? [switchover] : []),
   );
   const backup = resolved.backup ? new BackupChart(app, 'backup', { config: resolved }) : undefined;
   backup?.addDependency(statefulSet);
@@ -86,6 +93,7 @@ export function addResolvedMysqlStack(app: App, resolved: ResolvedConfig): Mysql
     services,
     tls,
     policy,
+    switchover,
     statefulSet,
     backup,
     monitoring,

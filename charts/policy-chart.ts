@@ -4,6 +4,7 @@ import * as k8s from '../imports/k8s';
 import { ResolvedConfig } from './config';
 import { backupNames } from './backup-chart';
 import { objectLabels, selectorLabels } from './labels';
+import { switchoverNames } from './switchover-chart';
 
 export interface PolicyChartProps extends ChartProps {
   /** The validated stack config: `availability.maxUnavailable` and `networkPolicy`. */
@@ -69,6 +70,12 @@ export class PolicyChart extends Chart {
           from: [{ podSelector: { matchLabels: { app: backupNames(c).snapshots } } }],
           ports: [tcp(c.mysqlPort)],
         });
+      // The switchover Job asks every pod's mysqld what it is, fences, promotes and repoints them.
+      if (c.flavor === 'mysql84')
+        ingress.push({
+          from: [{ podSelector: { matchLabels: { app: switchoverNames(c).job } } }],
+          ports: [tcp(c.mysqlPort)],
+        });
       // Restoring mysql-0 reads S3 and gets credentials from STS (IRSA) or the EKS Pod Identity agent.
       // S3 and STS have no fixed addresses a NetworkPolicy could name: HTTPS to anywhere.
       const awsEgress: k8s.NetworkPolicyEgressRule[] = [
@@ -120,6 +127,7 @@ export class PolicyChart extends Chart {
         drill: [dnsEgress, ...awsEgress],
         // The Kubernetes API server: HTTPS, at the cluster's addresses (not known here).
         snapshots: [mysql(c.mysqlPort), dnsEgress, { ports: [tcp(443)] }],
+        switchover: [mysql(c.mysqlPort), dnsEgress],
       };
       for (const [job, app] of jobNetworkPolicies(c)) {
         new k8s.KubeNetworkPolicy(this, `${app}-network-policy`, {
@@ -135,7 +143,7 @@ export class PolicyChart extends Chart {
   }
 }
 
-type JobApp = 'backup' | 'drill' | 'snapshots';
+type JobApp = 'backup' | 'drill' | 'snapshots' | 'switchover';
 
 /**
  * The job pods (by their `app` label) that get a NetworkPolicy of their own: every job of the stack, when
@@ -143,10 +151,14 @@ type JobApp = 'backup' | 'drill' | 'snapshots';
  * Polaris' missingNetworkPolicy.
  */
 export function jobNetworkPolicies(c: ResolvedConfig): [JobApp, string][] {
-  if (c.networkPolicy === undefined || !c.backup) return [];
-  const names = backupNames(c);
-  const out: [JobApp, string][] = [['backup', names.backupPodApp]];
-  if (c.backup.restoreDrill) out.push(['drill', names.drillPodApp]);
-  if (c.backup.volumeSnapshots && c.storage.snapshotClass) out.push(['snapshots', names.snapshots]);
+  if (c.networkPolicy === undefined) return [];
+  const out: [JobApp, string][] = [];
+  if (c.backup) {
+    const names = backupNames(c);
+    out.push(['backup', names.backupPodApp]);
+    if (c.backup.restoreDrill) out.push(['drill', names.drillPodApp]);
+    if (c.backup.volumeSnapshots && c.storage.snapshotClass) out.push(['snapshots', names.snapshots]);
+  }
+  if (c.flavor === 'mysql84') out.push(['switchover', switchoverNames(c).job]);
   return out;
 }

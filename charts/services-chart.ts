@@ -1,6 +1,7 @@
 import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
+import { FOLLOWS_PRIMARY_WAVE, setSyncWave } from './argocd';
 import { ResolvedConfig } from './config';
 import { objectLabels, selectorLabels } from './labels';
 
@@ -16,8 +17,9 @@ export interface ServicesChartProps extends ChartProps {
  *   readiness (a replica whose replication broke, a primary whose sidecar restarts), and CoreDNS never
  *   caches an NXDOMAIN for a pod that exists;
  * - `<name>-read`: a ClusterIP balancing reads over every Ready pod;
- * - with `primaryService`, `<name>-primary`: a ClusterIP for writers, selecting pod `<name>-0` by the
- *   label the StatefulSet controller gives every pod (`statefulset.kubernetes.io/pod-name`), Ready only.
+ * - with `primaryService`, `<name>-primary`: a ClusterIP for writers, selecting pod `<name>-<primary>` by
+ *   the label the StatefulSet controller gives every pod (`statefulset.kubernetes.io/pod-name`), Ready only;
+ *   in Argo CD's wave after the switchover Job, so writers move only once the Job promoted that pod.
  */
 export class ServicesChart extends Chart {
   public readonly headless: k8s.KubeService;
@@ -41,8 +43,10 @@ export class ServicesChart extends Chart {
     if (c.primaryService) {
       this.primary = new k8s.KubeService(this, 'primary', {
         metadata: { name: primaryServiceName(c), namespace: c.namespace, labels },
-        spec: { ports, selector: { ...selector, [POD_NAME_LABEL]: `${c.name}-0` } },
+        spec: { ports, selector: { ...selector, [POD_NAME_LABEL]: `${c.name}-${c.primary}` } },
       });
+      // It follows the primary only once the switchover Job moved it (charts/switchover-chart.ts).
+      if (c.flavor === 'mysql84') setSyncWave(this.primary, FOLLOWS_PRIMARY_WAVE);
     }
   }
 }
@@ -55,7 +59,7 @@ export function readServiceName(c: ResolvedConfig): string {
 /** The label the StatefulSet controller puts on every pod, holding its name. */
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 
-/** Name of the Service for writers (pod 0). */
+/** Name of the Service for writers (pod `primary`). */
 export function primaryServiceName(c: ResolvedConfig): string {
   return `${c.name}-primary`;
 }

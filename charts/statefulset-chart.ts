@@ -9,6 +9,7 @@ import { polarisExemptions } from './policy-checks';
 import { configMapData, configMapName } from './namespace-chart';
 import { backupNames, restoreInitContainers } from './backup-chart';
 import { readScript, ScriptName } from './scripts';
+import { PRIMARY_ORDINAL_KEY, switchoverNames } from './switchover-chart';
 import {
   TLS_CNF_KEY,
   tlsCloneEnv,
@@ -120,6 +121,20 @@ export class StatefulSetChart extends Chart {
         )
       : undefined;
 
+    // mysql84: the primary's ordinal, from the `<name>-primary` ConfigMap when the container starts (so a
+    // switchover rolls no pod, and a pod restarted after one follows it); mysql57 keeps ordinal 0.
+    const primaryEnv: k8s.EnvVar[] =
+      c.flavor === 'mysql84'
+        ? [
+            {
+              name: 'PRIMARY_ORDINAL',
+              valueFrom: {
+                configMapKeyRef: { name: switchoverNames(c).configMap, key: PRIMARY_ORDINAL_KEY },
+              },
+            },
+          ]
+        : [];
+
     const initMysql: k8s.Container = {
       name: 'init-mysql',
       image: c.images.mysql,
@@ -127,6 +142,7 @@ export class StatefulSetChart extends Chart {
       command: ['bash', '-c', scripts['init-mysql']!],
       env: [
         pod.podNameEnv,
+        ...primaryEnv,
         { name: 'SERVER_ID_OFFSET', value: String(c.serverIdOffset) },
         { name: 'CONFIG_MAP_DIR', value: PATHS.configMapDir },
         { name: 'CONF_DIR', value: PATHS.initConfDir },
@@ -148,6 +164,7 @@ export class StatefulSetChart extends Chart {
 
     const peerEnv: k8s.EnvVar[] = [
       pod.podNameEnv,
+      ...primaryEnv,
       { name: 'SERVICE_NAME', value: c.name },
       { name: 'DATA_DIR', value: PATHS.dataDir },
       { name: 'BACKUP_PORT', value: String(c.backupPort) },

@@ -23,15 +23,46 @@ describe.each(Object.keys(PROFILES))('dist/%s: Argo CD sync order and pruning pr
     for (const o of objects) expect(o.metadata.annotations?.[WAVE]).toMatch(/^-?\d+$/);
   });
 
+  // What a switchover changes (the <name>-primary Service and ConfigMap) follows the switchover Job instead.
+  const followsPrimary = (o: Obj) =>
+    profile === 'production' &&
+    ['mysql-primary'].includes(o.metadata.name) &&
+    ['Service', 'ConfigMap'].includes(o.kind);
+
   test('Namespace and StorageClass first, then ConfigMap and Services, then policies, then the StatefulSet', () => {
     const first = Math.max(...[...byKind('Namespace'), ...byKind('StorageClass')].map(wave));
-    const second = [...byKind('ConfigMap'), ...byKind('Service')].map(wave);
+    const second = [...byKind('ConfigMap'), ...byKind('Service')].filter((o) => !followsPrimary(o)).map(wave);
     const policies = [...byKind('PodDisruptionBudget'), ...byKind('NetworkPolicy')].map(wave);
     const sts = wave(byKind('StatefulSet')[0]);
     expect(Math.max(...second)).toBeLessThan(sts);
     expect(first).toBeLessThan(Math.min(...second));
     for (const w of policies) expect(w).toBeGreaterThan(Math.max(...second));
     for (const w of policies) expect(w).toBeLessThan(sts);
+  });
+
+  test('the switchover Job is a Sync hook after the NetworkPolicies; the primary Service and ConfigMap follow it, with the StatefulSet', () => {
+    const jobs = byKind('Job');
+    if (profile === 'workshop') {
+      expect(jobs).toEqual([]);
+      return;
+    }
+    expect(jobs.map((j) => j.metadata.name)).toEqual(['mysql-switchover']);
+    const job = jobs[0];
+    expect(job.metadata.annotations).toMatchObject({
+      'argocd.argoproj.io/hook': 'Sync',
+      'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+    });
+    // Argo CD sorts NetworkPolicies before Jobs within a wave, and Services/ConfigMaps before StatefulSets.
+    for (const np of byKind('NetworkPolicy')) expect(wave(np)).toBeLessThanOrEqual(wave(job));
+    const following = objects.filter(followsPrimary);
+    expect(following.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/mysql-primary',
+      'Service/mysql-primary',
+    ]);
+    for (const o of following) {
+      expect(wave(o)).toBeGreaterThan(wave(job));
+      expect(wave(o)).toBe(wave(byKind('StatefulSet')[0]));
+    }
   });
 
   test('the objects whose deletion loses data are protected from pruning and deletion; nothing else is', () => {

@@ -13,7 +13,7 @@ const ALL = ['init-mysql', 'clone-mysql', 'mysql', 'xtrabackup'];
 const script = (name: string) => container(pod, name).command[2] as string;
 
 describe('production: the objects', () => {
-  test('StorageClass, VolumeSnapshotClass, PriorityClass, Namespace, ConfigMap, 3 Services, cert-manager objects, PDB, NetworkPolicy, StatefulSet, backups, monitoring', () => {
+  test('StorageClass, VolumeSnapshotClass, PriorityClass, Namespace, ConfigMap, 3 Services, cert-manager objects, PDB, NetworkPolicies, the switchover ConfigMap and Job, StatefulSet, backups, monitoring', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'StorageClass/mysql-gp3',
       'VolumeSnapshotClass/mysql-ebs-snapshots',
@@ -33,6 +33,9 @@ describe('production: the objects', () => {
       'NetworkPolicy/mysql-backup',
       'NetworkPolicy/mysql-restore-drill',
       'NetworkPolicy/mysql-volume-snapshot',
+      'NetworkPolicy/mysql-switchover',
+      'ConfigMap/mysql-primary',
+      'Job/mysql-switchover',
       'StatefulSet/mysql',
       'ServiceAccount/mysql-backup',
       'CronJob/mysql-backup',
@@ -361,7 +364,7 @@ describe('production: network', () => {
     expect(np.podSelector).toEqual({ matchLabels: { app: 'mysql' } });
     expect(np.policyTypes).toEqual(['Ingress', 'Egress']);
   });
-  test('peers reach each other on 3306 and 3307; clients only on 3306, only from the named namespace; Prometheus only the metrics port', () => {
+  test('peers reach each other on 3306 and 3307; clients only on 3306, only from the named namespace; the backup, snapshot and switchover jobs; Prometheus only the metrics port', () => {
     expect(np.ingress).toEqual([
       {
         from: [{ podSelector: { matchLabels: { app: 'mysql' } } }],
@@ -388,6 +391,10 @@ describe('production: network', () => {
       },
       {
         from: [{ podSelector: { matchLabels: { app: 'mysql-volume-snapshot' } } }],
+        ports: [{ protocol: 'TCP', port: 3306 }],
+      },
+      {
+        from: [{ podSelector: { matchLabels: { app: 'mysql-switchover' } } }],
         ports: [{ protocol: 'TCP', port: 3306 }],
       },
       {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # clone-mysql: gives a new replica its data by streaming a backup from the previous pod.
 #
-# Skips when the data directory already holds a database. On ordinal 0 (the primary) with an empty
-# data directory it first asks its peers <name>-1.<service>, <name>-2.<service>, … (until two
-# consecutive names do not resolve: the StatefulSet has no such pods) whether they hold data, because
-# an empty primary would be followed by its replicas:
+# Skips when the data directory already holds a database. On ordinal PRIMARY_ORDINAL (the primary, 0
+# unless a switchover moved it) with an empty data directory it first asks its peers <name>-0.<service>,
+# <name>-1.<service>, … (itself skipped, until two consecutive names above it do not resolve: the
+# StatefulSet has no such pods) whether they hold data, because an empty primary would be followed by
+# its replicas:
 #   - no peer answers: a new cluster; the primary starts empty (mysqld initializes it);
 #   - a peer exists but does not answer: it may hold data; fail, so the kubelet retries;
 #   - EMPTY_PRIMARY=refuse (the workshop's file/position replication): refuse with a message naming the
@@ -14,7 +15,7 @@
 #     replication.cnf); refuse when no replica contains all the others (they diverged).
 # Otherwise it receives `xtrabackup --backup --stream=xbstream` from the previous pod
 # <name>-<ordinal-1>.<service> (the seed's choice: it spreads the load) or from the primary
-# <name>-0.<service> (CLONE_FROM=primary: MySQL 8.4 keeps replication settings in InnoDB tables, so a
+# <name>-<PRIMARY_ORDINAL>.<service> (CLONE_FROM=primary: MySQL 8.4 keeps replication settings in InnoDB tables, so a
 # backup of a replica would carry that replica's channel along), on the backup port served by that
 # pod's xtrabackup sidecar, unpacks it and prepares it. A stream that fails is retried a few times.
 # A marker file makes an interrupted clone start over instead of leaving half a database that a later
@@ -26,6 +27,7 @@
 #   DATA_DIR      the MySQL data directory (default /var/lib/mysql)
 #   BACKUP_PORT   where the previous pod's sidecar serves backups (default 3307)
 #   CLONE_FROM    previous (default) or primary
+#   PRIMARY_ORDINAL the primary's ordinal (the <name>-primary ConfigMap; default 0)
 #   ATTEMPTS      how many times to try the stream (default 5), RETRY_SECONDS apart (default 10)
 #   EMPTY_PRIMARY refuse (default) or clone: what an empty ordinal 0 does while a peer holds data
 #   MYSQL_PORT    the peers' mysqld port (default 3306)
@@ -69,6 +71,7 @@ fi
 prefix=${BASH_REMATCH[1]}
 ordinal=$((10#${BASH_REMATCH[2]}))
 EMPTY_PRIMARY=${EMPTY_PRIMARY:-refuse}
+PRIMARY_ORDINAL=${PRIMARY_ORDINAL:-0}
 MYSQL_PORT=${MYSQL_PORT:-3306}
 fail() {
   echo "clone-mysql: $*" >&2
@@ -77,6 +80,8 @@ fail() {
 [[ $EMPTY_PRIMARY == refuse || $EMPTY_PRIMARY == clone ]] ||
   fail "EMPTY_PRIMARY must be 'refuse' or 'clone', got '$EMPTY_PRIMARY'"
 [[ $MYSQL_PORT =~ ^[0-9]+$ ]] || fail "MYSQL_PORT must be a port number, got '$MYSQL_PORT'"
+[[ $PRIMARY_ORDINAL =~ ^[0-9]+$ ]] || fail "PRIMARY_ORDINAL must be a pod ordinal, got '$PRIMARY_ORDINAL'"
+primary_ordinal=$((10#$PRIMARY_ORDINAL))
 # The replication user's queries to a peer: with TLS_CLIENT_DIR it must present the client certificate.
 mysql_tls=()
 if [[ -n ${TLS_CLIENT_DIR:-} ]]; then
@@ -114,22 +119,24 @@ gtid_contains() {
 }
 
 peer=''
-if ((ordinal == 0)); then
+if ((ordinal == primary_ordinal)); then
   holders=() sets=() missing=0
-  for ((k = 1; missing < 2 && k <= 101; k++)); do
+  for ((k = 0; missing < 2 && k <= 101; k++)); do
+    ((k == ordinal)) && continue
     host="$prefix-$k.$SERVICE_NAME"
     if ask_peer "$host"; then
       missing=0
       [[ $answer =~ ^[A-Za-z0-9_:,-]*$ ]] || fail "$host answered with something that is not a GTID set: $answer"
       holders+=("$host") sets+=("$answer")
     elif (($? == 2)); then
-      missing=$((missing + 1))
+      # Names below the primary's ordinal are pods that must exist; only a gap above it ends the search.
+      ((k < ordinal)) || missing=$((missing + 1))
     else
       fail "$host exists but does not answer ($answer); it may hold data, so the primary does not initialize an empty database; retrying"
     fi
   done
   if ((${#holders[@]} == 0)); then
-    echo "clone-mysql: ordinal 0 is the primary and no peer holds data; it starts from an empty data directory"
+    echo "clone-mysql: ordinal $ordinal is the primary and no peer holds data; it starts from an empty data directory"
     exit 0
   fi
   if [[ $EMPTY_PRIMARY == refuse ]]; then
@@ -157,7 +164,7 @@ if ((ordinal == 0)); then
 else
   case $CLONE_FROM in
     previous) peer="$prefix-$((ordinal - 1)).$SERVICE_NAME" ;;
-    primary) peer="$prefix-0.$SERVICE_NAME" ;;
+    primary) peer="$prefix-$primary_ordinal.$SERVICE_NAME" ;;
     *) fail "CLONE_FROM must be 'previous' or 'primary', got '$CLONE_FROM'" ;;
   esac
 fi

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# init-mysql: writes this pod's MySQL server-id and picks the primary or the replica option file.
+# init-mysql: writes this pod's MySQL server-id and picks the primary or the replica option file: the
+# primary's for ordinal PRIMARY_ORDINAL (0 unless a switchover moved it), the replica's for every other.
 #
 # The pod ordinal comes from the pod name (StatefulSet pods are "<name>-<ordinal>"), passed in through
 # the downward API: the mysql:5.7 image has no `hostname` binary, and $HOSTNAME is the runtime's to set.
 #
 # Environment:
 #   POD_NAME          required, the pod's metadata.name, e.g. "mysql-2"
+#   PRIMARY_ORDINAL   the primary's ordinal (the <name>-primary ConfigMap; default 0)
 #   SERVER_ID_OFFSET  added to the ordinal; MySQL reserves server-id 0   (default 100)
 #   CONFIG_MAP_DIR    where the ConfigMap's option files are mounted     (default /mnt/config-map)
 #   CONF_DIR          the conf.d directory mysqld reads                  (default /mnt/conf.d)
-#   PRIMARY_CNF       ConfigMap key for ordinal 0                        (default primary.cnf)
+#   PRIMARY_CNF       ConfigMap key for ordinal PRIMARY_ORDINAL          (default primary.cnf)
 #   REPLICA_CNF       ConfigMap key for every other ordinal              (default replica.cnf)
 #   EXTRA_CNF         further ConfigMap keys, space-separated, copied for every ordinal (e.g. tls.cnf)
 # With credentials (the mysql84 flavor), also writes MySQL client option files, mode 0600, into
@@ -30,6 +32,7 @@ command -v cp >/dev/null || {
 
 : "${POD_NAME:?POD_NAME must be the pod name (downward API field metadata.name)}"
 SERVER_ID_OFFSET=${SERVER_ID_OFFSET:-100}
+PRIMARY_ORDINAL=${PRIMARY_ORDINAL:-0}
 CONFIG_MAP_DIR=${CONFIG_MAP_DIR:-/mnt/config-map}
 CONF_DIR=${CONF_DIR:-/mnt/conf.d}
 PRIMARY_CNF=${PRIMARY_CNF:-primary.cnf}
@@ -40,10 +43,14 @@ if [[ ! $POD_NAME =~ -([0-9]+)$ ]]; then
   exit 1
 fi
 ordinal=$((10#${BASH_REMATCH[1]}))
+if [[ ! $PRIMARY_ORDINAL =~ ^[0-9]+$ ]]; then
+  echo "init-mysql: PRIMARY_ORDINAL must be a pod ordinal, got '$PRIMARY_ORDINAL'" >&2
+  exit 1
+fi
 server_id=$((SERVER_ID_OFFSET + ordinal))
 
 printf '[mysqld]\nserver-id=%d\n' "$server_id" >"$CONF_DIR/server-id.cnf"
-if ((ordinal == 0)); then
+if ((ordinal == 10#$PRIMARY_ORDINAL)); then
   cnf=$PRIMARY_CNF
 else
   cnf=$REPLICA_CNF

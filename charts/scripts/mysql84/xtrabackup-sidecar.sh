@@ -168,7 +168,18 @@ if [[ ! $POD_NAME =~ ^(.+)-([0-9]+)$ ]]; then
   fail "cannot read an ordinal from pod name '$POD_NAME' (expected <name>-<number>)"
 fi
 ordinal=$((10#${BASH_REMATCH[2]}))
-primary_host="${BASH_REMATCH[1]}-0.$SERVICE_NAME"
+PRIMARY_ORDINAL=${PRIMARY_ORDINAL:-0}
+[[ $PRIMARY_ORDINAL =~ ^[0-9]+$ ]] || fail "PRIMARY_ORDINAL must be a pod ordinal, got '$PRIMARY_ORDINAL'"
+primary_ordinal=$((10#$PRIMARY_ORDINAL))
+primary_host="${BASH_REMATCH[1]}-$primary_ordinal.$SERVICE_NAME"
+# What this server is, decided from config at start and from the server itself every round (see 8): a
+# replica promoted by the switchover Job is a primary before this container restarts with the new config,
+# and the old primary a replica once the Job repointed it.
+role=replica
+((ordinal == primary_ordinal)) && role=primary
+# The source a replica actually replicates from (SHOW REPLICA STATUS), which the divergence check asks.
+source_host=$primary_host
+awaiting_promotion=0
 [[ -r $REPLICATION_PASSWORD_FILE ]] || fail "cannot read REPLICATION_PASSWORD_FILE '$REPLICATION_PASSWORD_FILE'"
 replication_password=$(<"$REPLICATION_PASSWORD_FILE")
 [[ -n $replication_password ]] || fail "the replication password in '$REPLICATION_PASSWORD_FILE' is empty"
@@ -287,7 +298,7 @@ sync_account() {
   try_login "$user" "$current" 127.0.0.1 || rc=$?
   if ((rc == 1)) && [[ -n $previous ]] && try_login "$user" "$previous" 127.0.0.1; then
     write_cnf "$cnf" "$user" "$previous"
-    if ((ordinal != 0)); then
+    if [[ $role != primary ]]; then
       cred_log "$kind" "$kind: this server does not accept $kind-password yet (the primary's ALTER USER has not replicated here); using $kind-password-previous"
       printf -v "${kind}_cnf_password" '%s' "$previous"
       return 2
@@ -303,7 +314,7 @@ sync_account() {
     fi
     echo "sidecar: credentials: $kind: $kind-password set with RETAIN CURRENT PASSWORD; $kind-password-previous stays valid until it is removed from the Secret"
     rc=0
-  elif ((rc == 1 && ordinal == 0)) && [[ $kind == replication && -z $previous ]]; then
+  elif ((rc == 1)) && [[ $role == primary && $kind == replication && -z $previous ]]; then
     # The Secret is the truth for the replication user (as at every start): a change without a previous key.
     printf '%s\n' "ALTER USER $user_sql IDENTIFIED BY $literal;" | mysql_root || return 2
     echo "sidecar: credentials: replication: replication-password changed without replication-password-previous: set as the only password; replicas reconnect with it as they see it"
@@ -323,7 +334,7 @@ sync_account() {
     printf -v "$var" '%s' "$current"
   fi
   cred_log "$kind" "$kind: using $kind-password${previous:+ (the previous one still valid)}"
-  if ((ordinal == 0 && discard_due)) && [[ -z $previous ]]; then
+  if ((discard_due)) && [[ $role == primary && -z $previous ]]; then
     sql=()
     for a in "${accounts[@]}"; do sql+=("ALTER USER IF EXISTS $a DISCARD OLD PASSWORD;"); done
     printf '%s\n' "${sql[@]}" | mysql_root && echo "sidecar: credentials: $kind: DISCARD OLD PASSWORD: only $kind-password is valid now"
@@ -339,7 +350,7 @@ sync_source_password() {
   ((${#status[@]} > 0)) || return 0
   [[ ! -e $REFUSED_FILE ]] || return 0
   local rc=0
-  try_login "$REPLICATION_USER" "$current" "$primary_host" || rc=$?
+  try_login "$REPLICATION_USER" "$current" "$source_host" || rc=$?
   if ((rc == 1)); then
     cred_log source "replication: the primary does not accept replication-password yet; keeping the SOURCE_PASSWORD in use"
     return 0
@@ -373,7 +384,7 @@ sync_credentials() {
       ((previous_now)) || discard_due=0
     fi
   fi
-  ((ordinal == 0)) || sync_source_password
+  [[ $role == primary ]] || sync_source_password
 }
 
 wait_for_mysqld() {
@@ -422,7 +433,22 @@ if [[ -f change_source.sql.in ]]; then
   fi
 fi
 
-if ((ordinal == 0)); then
+# The configured primary that still replicates: the switchover Job has not promoted it (config changed and
+# this pod restarted before the Job ran, or the Job failed). It stays read-only and creates nothing (a
+# write here would be an errant transaction); evaluate keeps it NotReady until the Job promotes it.
+if ((ordinal == primary_ordinal)) && [[ ! -f change_source.sql.in ]]; then
+  wait_for_mysqld
+  replicating_from=$(mysql_root -E -e 'SHOW REPLICA STATUS' </dev/null | while IFS= read -r l; do
+    [[ $l =~ ^\ *Source_Host:\ ?(.*)$ ]] && printf '%s' "${BASH_REMATCH[1]}"
+  done) || true
+  if [[ -n $replicating_from ]]; then
+    role=replica awaiting_promotion=1
+    mysql_root -e 'SET GLOBAL super_read_only = ON' </dev/null || true
+    echo "sidecar: this pod is the configured primary (PRIMARY_ORDINAL=$primary_ordinal) but still replicates from $replicating_from: the switchover Job has not promoted it; staying read-only (README 'Planned switchover')"
+  fi
+fi
+
+if [[ $role == primary ]]; then
   wait_for_mysqld
   if [[ -f change_source.sql.in ]]; then
     # Rebuilt from a replica's backup: drop the replica channel the data came with, take over its
@@ -476,7 +502,7 @@ fi
 # configured replication, or when no rotation is in progress (then it is replication-password); during a
 # rotation it re-applies replication-password once the primary accepts it.
 if [[ -n $CREDENTIALS_DIR ]]; then
-  if ((ordinal != 0)) && [[ -z $source_password_in_use && -z $(secret_value replication-password-previous) ]]; then
+  if [[ $role != primary && -z $source_password_in_use && -z $(secret_value replication-password-previous) ]]; then
     source_password_in_use=$replication_password
   fi
   sync_credentials
@@ -486,7 +512,7 @@ fi
 
 # mysql_source ARGS...: the mysql client as the replication user on the primary.
 mysql_source() {
-  mysql --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" "${source_tls[@]}" -h "$primary_host" -P "$MYSQL_PORT" \
+  mysql --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" "${source_tls[@]}" -h "$source_host" -P "$MYSQL_PORT" \
     --connect-timeout=5 "$@"
 }
 
@@ -538,7 +564,7 @@ check_divergence() {
   contained=$(mysql_root -N -B -e "SELECT GTID_SUBSET('$own', '$source_set')" </dev/null 2>/dev/null) || return 0
   if [[ $contained == 0 ]]; then
     diverged=1
-    reason="refusing source $primary_host: its executed GTID set does not contain this replica's transactions (an empty or rebuilt primary, or a transaction written on this replica); replication stopped, see README 'Replication refused'"
+    reason="refusing source $source_host: its executed GTID set does not contain this replica's transactions (an empty or rebuilt primary, or a transaction written on this replica); replication stopped, see README 'Replication refused'"
   elif [[ $contained == 1 ]]; then
     diverged=0
   fi
@@ -561,10 +587,80 @@ retry_lost_position() {
 }
 
 verdict='' reason=''
+# rejoin: this server is read-only without a replication source while another pod is the configured
+# primary: a former primary (after a failover, or a switchover the Job could not finish here). It
+# replicates from the primary only if the primary's executed GTID set contains its own; otherwise it has
+# errant transactions (written here and never replicated: typically the last ones before a failover), is
+# refused (REFUSED_FILE, not ready, no backups served) and waits for a person.
+rejoin() {
+  local own primary_set contained
+  verdict=not-ready
+  own=$(mysql_root -N -B -e 'SELECT @@GLOBAL.gtid_executed' </dev/null 2>/dev/null) || {
+    reason='replication is not configured, and this server cannot be asked for its GTID set'
+    return 0
+  }
+  primary_set=$(mysql --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" "${source_tls[@]}" -h "$primary_host" \
+    -P "$MYSQL_PORT" --connect-timeout=5 -N -B -e 'SELECT @@GLOBAL.gtid_executed' </dev/null 2>/dev/null) || {
+    reason="replication is not configured, and the primary $primary_host does not answer"
+    return 0
+  }
+  own=${own//\\n/} primary_set=${primary_set//\\n/}
+  own=${own//[[:space:]]/} primary_set=${primary_set//[[:space:]]/}
+  [[ $own =~ ^[A-Za-z0-9_:,-]*$ && $primary_set =~ ^[A-Za-z0-9_:,-]*$ ]] || {
+    reason='replication is not configured, and a GTID set read for rejoining is not one'
+    return 0
+  }
+  contained=$(mysql_root -N -B -e "SELECT GTID_SUBSET('$own', '$primary_set')" </dev/null 2>/dev/null) || contained=''
+  if [[ $contained == 1 ]]; then
+    echo "sidecar: no replication source and read-only while $primary_host is the primary; its GTID set contains this server's: rejoining as its replica (auto-position)"
+    if printf '%s\n' \
+      "CHANGE REPLICATION SOURCE TO SOURCE_HOST=$host_literal, SOURCE_PORT=$MYSQL_PORT, SOURCE_USER=$user_literal, SOURCE_PASSWORD=$password_literal, SOURCE_AUTO_POSITION=1, SOURCE_SSL=1$tls_source, SOURCE_CONNECT_RETRY=10;" \
+      'START REPLICA;' | mysql_root; then
+      rm -f "$REFUSED_FILE"
+      source_password_in_use=$replication_password
+      reason="rejoined: replicating from $primary_host"
+    else
+      reason="rejoining $primary_host failed (CHANGE REPLICATION SOURCE); retrying"
+    fi
+  elif [[ $contained == 0 ]]; then
+    reason="errant transactions: this server's executed GTID set ($own) has transactions the primary $primary_host ($primary_set) lacks (written here and never replicated, e.g. the last ones before a failover); it does not rejoin, see README 'Errant transactions'"
+    [[ -e $REFUSED_FILE && $(<"$REFUSED_FILE") == "$reason" ]] || printf '%s\n' "$reason" >"$REFUSED_FILE"
+  else
+    reason='replication is not configured, and the GTID sets could not be compared'
+  fi
+}
+
 # evaluate: sets verdict (ready|not-ready) and reason for this round.
 evaluate() {
   verdict=ready reason='primary: serving backups'
-  ((ordinal == 0)) && return 0
+  if ! read_replica_status; then
+    # The primary's readiness is its mysql container's; the sidecar's is its serving backups.
+    [[ $role != primary ]] || verdict=ready reason='primary: serving backups'
+    return 0
+  fi
+  if ((${#status[@]} == 0)); then
+    [[ $role == primary ]] && return 0
+    # No source: promoted by the switchover Job (writable), or a former primary (read-only).
+    local ro
+    ro=$(mysql_root -N -B -e 'SELECT @@GLOBAL.read_only' </dev/null 2>/dev/null) || ro=''
+    if [[ $ro == 0 ]]; then
+      role=primary awaiting_promotion=0
+      echo "sidecar: no replication source and writable: promoted by the switchover Job; serving as the primary"
+      reason='primary: promoted by the switchover Job (writable, no replication source)'
+      return 0
+    fi
+    if [[ $ro == 1 ]] && ((ordinal != primary_ordinal)); then
+      rejoin
+      return 0
+    fi
+    verdict=not-ready reason='replication is not configured (SHOW REPLICA STATUS is empty)'
+    return 0
+  fi
+  if [[ $role == primary ]]; then
+    role=replica
+    echo "sidecar: this server now replicates from ${status[Source_Host]:-?} (repointed by the switchover Job): a replica"
+  fi
+  source_host=${status[Source_Host]:-$primary_host}
   check_divergence
   if [[ $diverged == 1 ]]; then
     if [[ ! -e $REFUSED_FILE ]]; then
@@ -582,7 +678,6 @@ evaluate() {
     verdict=not-ready reason="$(<"$REFUSED_FILE") (source unreachable, still refused)"
     return 0
   fi
-  read_replica_status || return 0
   if ((${#status[@]} == 0)); then
     verdict=not-ready reason='replication is not configured (SHOW REPLICA STATUS is empty)'
   elif [[ ${status[Replica_IO_Running]:-} != Yes ]]; then
@@ -596,6 +691,10 @@ evaluate() {
     verdict=not-ready reason="replication lags ${status[Seconds_Behind_Source]} s behind the source (more than MAX_LAG_SECONDS=$MAX_LAG_SECONDS)"
   else
     reason="replicating from ${status[Source_Host]:-?}, ${status[Seconds_Behind_Source]} s behind"
+  fi
+  if ((awaiting_promotion)); then
+    verdict=not-ready
+    reason="this pod is the configured primary (PRIMARY_ORDINAL=$primary_ordinal) but still replicates: the switchover Job has not promoted it (README 'Planned switchover'); $reason"
   fi
   if [[ $verdict == not-ready && $REPLICA_READINESS == serving ]]; then
     verdict=ready reason="$reason (ignored: REPLICA_READINESS=serving)"

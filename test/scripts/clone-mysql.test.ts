@@ -71,6 +71,25 @@ describe('clone-mysql.sh', () => {
     );
   });
 
+  test('CLONE_FROM=primary with PRIMARY_ORDINAL=1 (after a switchover): ordinal 0 and 2 clone from mysql-1', () => {
+    for (const pod of ['mysql-0', 'mysql-2']) {
+      fs.rmSync(data, { recursive: true });
+      fs.mkdirSync(data);
+      const r = box.run(SCRIPT, { ...env, POD_NAME: pod, CLONE_FROM: 'primary', PRIMARY_ORDINAL: '1' });
+      expect(r.status).toBe(0);
+      expect(r.calls.find((c) => c.name === 'socat')!.args[1]).toBe(
+        'TCP:mysql-1.mysql:3307,connect-timeout=30',
+      );
+    }
+  });
+
+  test('fails if PRIMARY_ORDINAL is not an ordinal', () => {
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1', PRIMARY_ORDINAL: '-1' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("PRIMARY_ORDINAL must be a pod ordinal, got '-1'");
+    expect(r.calls).toEqual([]);
+  });
+
   test('fails if CLONE_FROM is unknown', () => {
     const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-2', CLONE_FROM: 'nearest' });
     expect(r.status).toBe(1);
@@ -195,6 +214,28 @@ describe('clone-mysql.sh', () => {
         "refusing to choose a new primary: no replica's executed GTID set contains all the others'",
       );
       expect(names(r.calls)).not.toContain('socat');
+    });
+
+    test('PRIMARY_ORDINAL=1: the empty primary is mysql-1; it asks mysql-0 (below it, always) and the ordinals above', () => {
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1', PRIMARY_ORDINAL: '1' });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('ordinal 1 is the primary and no peer holds data');
+      expect(asked(r.calls)).toEqual(['mysql-0.mysql', 'mysql-2.mysql', 'mysql-3.mysql']);
+      peer('mysql-0.mysql', '1');
+      const refused = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1', PRIMARY_ORDINAL: '1' });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(
+        "mysql-1's data directory is empty but mysql-0.mysql hold(s) a database",
+      );
+    });
+
+    test('PRIMARY_ORDINAL=1: mysql-0 with an empty volume is a replica: it clones from the previous pod, asks nobody', () => {
+      const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', PRIMARY_ORDINAL: '1', CLONE_FROM: 'primary' });
+      expect(r.status).toBe(0);
+      expect(asked(r.calls)).toEqual([]);
+      expect(r.calls.find((c) => c.name === 'socat')!.args[1]).toBe(
+        'TCP:mysql-1.mysql:3307,connect-timeout=30',
+      );
     });
 
     test('fails if EMPTY_PRIMARY is unknown', () => {

@@ -39,6 +39,26 @@ describe('init-mysql.sh', () => {
     expect(conf('server-id.cnf')).toBe('[mysqld]\nserver-id=102\n');
   });
 
+  test('PRIMARY_ORDINAL (after a switchover): that ordinal gets the primary config, ordinal 0 the replica config', () => {
+    let r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1', PRIMARY_ORDINAL: '1' });
+    expect(r.status).toBe(0);
+    expect(ls(env.CONF_DIR)).toEqual(['master.cnf', 'server-id.cnf']);
+    expect(r.stdout).toContain('mysql-1 is ordinal 1, server-id 101, using master.cnf');
+    fs.rmSync(env.CONF_DIR, { recursive: true });
+    fs.mkdirSync(env.CONF_DIR);
+    r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', PRIMARY_ORDINAL: '1' });
+    expect(r.status).toBe(0);
+    expect(ls(env.CONF_DIR)).toEqual(['server-id.cnf', 'slave.cnf']);
+    expect(conf('server-id.cnf')).toBe('[mysqld]\nserver-id=100\n');
+  });
+
+  test('fails if PRIMARY_ORDINAL is not an ordinal; nothing is written', () => {
+    const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-1', PRIMARY_ORDINAL: '1; rm' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("init-mysql: PRIMARY_ORDINAL must be a pod ordinal, got '1; rm'");
+    expect(ls(env.CONF_DIR)).toEqual([]);
+  });
+
   test('ordinals are decimal even with a leading zero, and names may contain dashes', () => {
     const r = box.run(SCRIPT, { ...env, POD_NAME: 'my-sql-010', SERVER_ID_OFFSET: '1000' });
     expect(r.status).toBe(0);

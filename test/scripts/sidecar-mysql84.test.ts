@@ -56,7 +56,9 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
   const isMonitor = (c: Call) =>
     c.args.includes('--connect-timeout=5') ||
     c.args.some((a) =>
-      /^SELECT GTID_SUBSET\('.*\)$|^SELECT @@GLOBAL.gtid_executed$|^(STOP|START) REPLICA$/.test(a),
+      /^SELECT GTID_SUBSET\('.*\)$|^SELECT @@GLOBAL.(gtid_executed|read_only)$|^(STOP|START) REPLICA$/.test(
+        a,
+      ),
     );
   const head = (calls: Call[]) => calls.filter((c) => !isMonitor(c));
   const mysqlArgs = (...extra: string[]) => [
@@ -387,14 +389,27 @@ describe('xtrabackup-sidecar.sh (MySQL 8.4)', () => {
      * UUID_A:1-5 here and `source-set` on the source (as the replication user; empty: unreachable); GTID_SUBSET of
      * the two answers from `subset` (1: the source contains this replica's set).
      */
-    const fakeServers = (replicaStatus: string, subset = '1', sourceSet = `${UUID_A}:1-9`) => {
+    const fakeServers = (
+      replicaStatus: string,
+      subset = '1',
+      sourceSet = `${UUID_A}:1-9`,
+      /** @@GLOBAL.read_only; empty: no answer */
+      readOnly = '',
+      /** SHOW REPLICA STATUS answers empty this many times before it answers `replicaStatus` */
+      emptyFirst = 0,
+    ) => {
       fs.writeFileSync(path.join(box.root, 'status'), replicaStatus);
       fs.writeFileSync(path.join(box.root, 'subset'), subset);
       fs.writeFileSync(path.join(box.root, 'source-set'), sourceSet);
+      fs.writeFileSync(path.join(box.root, 'read-only'), readOnly);
+      fs.writeFileSync(path.join(box.root, 'empty-first'), String(emptyFirst));
       box.fake(
         'mysql',
         `case "$*" in
-  *"SHOW REPLICA STATUS"*) cat "${box.root}/status" ;;
+  *"SHOW REPLICA STATUS"*)
+    n=$(<"${box.root}/empty-first")
+    if ((n > 0)); then echo $((n - 1)) >"${box.root}/empty-first"; else cat "${box.root}/status"; fi ;;
+  *"SELECT @@GLOBAL.read_only"*) cat "${box.root}/read-only" ;;
   *replication.cnf*"SELECT @@GLOBAL.gtid_executed"*) [[ -s "${box.root}/source-set" ]] || exit 1; cat "${box.root}/source-set" ;;
   *"SELECT @@GLOBAL.gtid_executed"*) echo '${UUID_A}:1-5' ;;
   *"GTID_SUBSET('${UUID_A}:1-5', '${UUID_A}:1-9')"*) cat "${box.root}/subset" ;;
@@ -416,8 +431,10 @@ esac`,
       expect(r.status).toBe(0);
       expect(verdict()).toMatch(/^\d{10} ready replicating from mysql-0\.mysql, 0 s behind\n$/);
       expect(r.stdout.match(/sidecar: ready: /g)).toHaveLength(1);
-      // each round: its own GTID set, then the source's (as the replication user), the subset check, the status
+      // each round: the status (whose Source_Host the divergence check asks), its own GTID set, then the
+      // source's (as the replication user), the subset check
       expect(monitorCalls(r.calls).slice(0, 4)).toEqual([
+        mysqlArgs('--connect-timeout=5', '-E', '-e', 'SHOW REPLICA STATUS'),
         mysqlArgs('-N', '-B', '-e', 'SELECT @@GLOBAL.gtid_executed'),
         [
           `--defaults-extra-file=${cnf}/replication.cnf`,
@@ -432,7 +449,6 @@ esac`,
           'SELECT @@GLOBAL.gtid_executed',
         ],
         mysqlArgs('-N', '-B', '-e', `SELECT GTID_SUBSET('${UUID_A}:1-5', '${UUID_A}:1-9')`),
-        mysqlArgs('--connect-timeout=5', '-E', '-e', 'SHOW REPLICA STATUS'),
       ]);
       expect(monitorCalls(r.calls)).toHaveLength(12);
       expectNoSecretLeak(r.calls);
@@ -547,12 +563,115 @@ esac`,
       expect(r.stdout).toContain('sidecar: ready: replication SQL thread is No (ignored');
     });
 
-    test('the primary is ready once it serves backups and never asks about replication', () => {
-      fakeServers(status({ Replica_SQL_Running: 'No' }));
+    test('the primary is ready once it serves backups; it asks only whether it has a source (a switchover repoints it)', () => {
+      fakeServers('');
       const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', MONITOR_ROUNDS: '2' });
       expect(r.status).toBe(0);
       expect(verdict()).toMatch(/^\d+ ready primary: serving backups\n$/);
-      expect(monitorCalls(r.calls)).toEqual([]);
+      // at start (before the user is ensured) and every round
+      expect(monitorCalls(r.calls)).toEqual(
+        Array(3).fill(mysqlArgs('--connect-timeout=5', '-E', '-e', 'SHOW REPLICA STATUS')),
+      );
+    });
+
+    describe('the primary moves (PRIMARY_ORDINAL, the switchover Job)', () => {
+      const changeTo = (host: string) =>
+        `CHANGE REPLICATION SOURCE TO SOURCE_HOST='${host}', SOURCE_PORT=3306, SOURCE_USER='repl', ` +
+        `SOURCE_PASSWORD=${PASSWORD_SQL}, SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, SOURCE_CONNECT_RETRY=10;\n` +
+        'START REPLICA;\n';
+
+      test('PRIMARY_ORDINAL=1: mysql-1 is the primary (ensures the user); a clone on mysql-0 replicates from mysql-1', () => {
+        fakeServers('');
+        let r = box.run(SCRIPT, { ...env, PRIMARY_ORDINAL: '1', MONITOR_ROUNDS: '1' });
+        expect(r.status).toBe(0);
+        expect(sql(r.calls)[0]).toMatch(/^CREATE USER IF NOT EXISTS 'repl'@'%'/);
+        expect(verdict()).toMatch(/ ready primary: serving backups\n$/);
+        write('xtrabackup_binlog_info', `binlog.000002\t157\t${UUID_A}:1-5\n`);
+        r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', PRIMARY_ORDINAL: '1', MONITOR_ROUNDS: '1' });
+        expect(r.status).toBe(0);
+        expect(sql(r.calls)[0]).toContain("SOURCE_HOST='mysql-1.mysql'");
+        expect(r.stdout).toContain('starting replication from mysql-1.mysql:3306');
+      });
+
+      test('the divergence check asks the source the replica actually follows (SHOW REPLICA STATUS), not the config', () => {
+        orig();
+        fakeServers(status({ Source_Host: 'mysql-2.mysql' }));
+        const r = box.run(SCRIPT, { ...env, MONITOR_ROUNDS: '1' });
+        expect(r.status).toBe(0);
+        const asked = callsOf(r.calls, 'mysql').filter((c) => c.args[0].endsWith('replication.cnf'));
+        expect(asked.map((c) => c.args[2])).toEqual(['mysql-2.mysql']);
+        expect(verdict()).toMatch(/ ready replicating from mysql-2\.mysql, 0 s behind\n$/);
+      });
+
+      test('a replica the Job promoted (no source, writable) is ready as the primary before its restart', () => {
+        orig();
+        fakeServers('', '1', `${UUID_A}:1-9`, '0');
+        const r = box.run(SCRIPT, { ...env, MONITOR_ROUNDS: '2' });
+        expect(r.status).toBe(0);
+        expect(verdict()).toMatch(
+          / ready primary: promoted by the switchover Job \(writable, no replication source\)\n$/,
+        );
+        expect(r.stdout.match(/promoted by the switchover Job; serving as the primary/g)).toHaveLength(1);
+        // no rejoin, no divergence check: it has no source
+        expect(sql(r.calls)).toEqual([]);
+        expect(callsOf(r.calls, 'mysql').some((c) => c.args[0].endsWith('replication.cnf'))).toBe(false);
+      });
+
+      test('the old primary, repointed by the Job while its sidecar runs, is watched as a replica from then on', () => {
+        fakeServers(status({ Source_Host: 'mysql-1.mysql' }), '0', `${UUID_A}:1-9`, '1', 2);
+        const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', MONITOR_ROUNDS: '2' });
+        expect(r.status).toBe(0);
+        expect(r.stdout).toContain(
+          'sidecar: this server now replicates from mysql-1.mysql (repointed by the switchover Job): a replica',
+        );
+        // round 1: the primary; round 2: a replica, checked against mysql-1 (here: refused, the fake says diverged)
+        expect(r.stdout).toContain('sidecar: not-ready: refusing source mysql-1.mysql');
+      });
+
+      test('the configured primary that still replicates (the Job has not promoted it) stays read-only, creates nothing, not ready', () => {
+        fakeServers(status({ Source_Host: 'mysql-0.mysql' }));
+        const r = box.run(SCRIPT, { ...env, PRIMARY_ORDINAL: '1', MONITOR_ROUNDS: '1' });
+        expect(r.status).toBe(0);
+        expect(sql(r.calls)).toEqual([]);
+        expect(r.calls.map((c) => c.args)).toContainEqual(mysqlArgs('-e', 'SET GLOBAL super_read_only = ON'));
+        expect(r.stdout).toContain(
+          'this pod is the configured primary (PRIMARY_ORDINAL=1) but still replicates from mysql-0.mysql: the switchover Job has not promoted it',
+        );
+        expect(verdict()).toMatch(
+          / not-ready this pod is the configured primary \(PRIMARY_ORDINAL=1\) but still replicates: the switchover Job has not promoted it .*; replicating from mysql-0\.mysql, 0 s behind\n$/,
+        );
+      });
+
+      test('a former primary (read-only, no source) whose transactions the primary has rejoins it by auto-position', () => {
+        fakeServers('', '1', `${UUID_A}:1-9`, '1');
+        const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', PRIMARY_ORDINAL: '1', MONITOR_ROUNDS: '1' });
+        expect(r.status).toBe(0);
+        expect(sql(r.calls)).toEqual([changeTo('mysql-1.mysql')]);
+        expect(r.stdout).toContain("its GTID set contains this server's: rejoining as its replica");
+        expect(verdict()).toMatch(/ not-ready rejoined: replicating from mysql-1\.mysql\n$/);
+        expect(ls(data)).not.toContain('replication-refused');
+        expectNoSecretLeak(r.calls);
+      });
+
+      test('a former primary with errant transactions does not rejoin: refused, not ready with the reason, no backups served', () => {
+        fakeServers('', '0', `${UUID_A}:1-9`, '1');
+        const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', PRIMARY_ORDINAL: '1', MONITOR_ROUNDS: '2' });
+        expect(r.status).toBe(0);
+        expect(sql(r.calls)).toEqual([]);
+        const reason = `errant transactions: this server's executed GTID set (${UUID_A}:1-5) has transactions the primary mysql-1.mysql (${UUID_A}:1-9) lacks`;
+        expect(verdict()).toContain(` not-ready ${reason}`);
+        expect(r.stdout).toContain(`sidecar: not-ready: ${reason}`);
+        expect(read('replication-refused')).toContain(reason);
+        box.fake('xtrabackup', 'echo STREAM');
+        expect(connection().stdout).toBe('');
+      });
+
+      test('fails if PRIMARY_ORDINAL is not an ordinal', () => {
+        const r = box.run(SCRIPT, { ...env, PRIMARY_ORDINAL: 'one' });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain("PRIMARY_ORDINAL must be a pod ordinal, got 'one'");
+        expect(r.calls).toEqual([]);
+      });
     });
 
     test("a source that lacks this replica's transactions is refused: STOP REPLICA, not ready, no backups served", () => {
@@ -747,6 +866,10 @@ esac`,
 
     test('replica: its own queries to the primary as that user present the certificate and verify the name', () => {
       write('change_source.sql.orig', 'RESET BINARY LOGS AND GTIDS;\n');
+      box.fake(
+        'mysql',
+        `[[ $* != *"SHOW REPLICA STATUS"* ]] || printf '%s\\n' '   Source_Host: mysql-0.mysql'`,
+      );
       const r = box.run(SCRIPT, { ...env, ...tls });
       const toPrimary = callsOf(r.calls, 'mysql').filter((c) => c.args.includes('mysql-0.mysql'));
       expect(toPrimary.length).toBeGreaterThan(0);

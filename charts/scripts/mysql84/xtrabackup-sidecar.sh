@@ -168,10 +168,11 @@ if [[ ! $POD_NAME =~ ^(.+)-([0-9]+)$ ]]; then
   fail "cannot read an ordinal from pod name '$POD_NAME' (expected <name>-<number>)"
 fi
 ordinal=$((10#${BASH_REMATCH[2]}))
+pod_prefix=${BASH_REMATCH[1]}
 PRIMARY_ORDINAL=${PRIMARY_ORDINAL:-0}
 [[ $PRIMARY_ORDINAL =~ ^[0-9]+$ ]] || fail "PRIMARY_ORDINAL must be a pod ordinal, got '$PRIMARY_ORDINAL'"
 primary_ordinal=$((10#$PRIMARY_ORDINAL))
-primary_host="${BASH_REMATCH[1]}-$primary_ordinal.$SERVICE_NAME"
+primary_host="$pod_prefix-$primary_ordinal.$SERVICE_NAME"
 # What this server is, decided from config at start and from the server itself every round (see 8): a
 # replica promoted by the switchover Job is a primary before this container restarts with the new config,
 # and the old primary a replica once the Job repointed it.
@@ -436,9 +437,11 @@ fi
 # The configured primary that still replicates: the switchover Job has not promoted it (config changed and
 # this pod restarted before the Job ran, or the Job failed). It stays read-only and creates nothing (a
 # write here would be an errant transaction); evaluate keeps it NotReady until the Job promotes it.
+mysqld_up=0
 if ((ordinal == primary_ordinal)) && [[ ! -f change_source.sql.in ]]; then
   wait_for_mysqld
-  replicating_from=$(mysql_root -E -e 'SHOW REPLICA STATUS' </dev/null | while IFS= read -r l; do
+  mysqld_up=1
+  replicating_from=$(mysql_root --connect-timeout=5 -E -e 'SHOW REPLICA STATUS' </dev/null | while IFS= read -r l; do
     [[ $l =~ ^\ *Source_Host:\ ?(.*)$ ]] && printf '%s' "${BASH_REMATCH[1]}"
   done) || true
   if [[ -n $replicating_from ]]; then
@@ -449,7 +452,7 @@ if ((ordinal == primary_ordinal)) && [[ ! -f change_source.sql.in ]]; then
 fi
 
 if [[ $role == primary ]]; then
-  wait_for_mysqld
+  ((mysqld_up)) || wait_for_mysqld
   if [[ -f change_source.sql.in ]]; then
     # Rebuilt from a replica's backup: drop the replica channel the data came with, take over its
     # executed GTID set, and stay a primary (no CHANGE REPLICATION SOURCE, writable).
@@ -631,11 +634,12 @@ rejoin() {
 }
 
 # evaluate: sets verdict (ready|not-ready) and reason for this round.
+primary_reason='primary: serving backups'
 evaluate() {
-  verdict=ready reason='primary: serving backups'
+  verdict=ready reason=$primary_reason
   if ! read_replica_status; then
     # The primary's readiness is its mysql container's; the sidecar's is its serving backups.
-    [[ $role != primary ]] || verdict=ready reason='primary: serving backups'
+    [[ $role != primary ]] || verdict=ready reason=$primary_reason
     return 0
   fi
   if ((${#status[@]} == 0)); then
@@ -646,7 +650,8 @@ evaluate() {
     if [[ $ro == 0 ]]; then
       role=primary awaiting_promotion=0
       echo "sidecar: no replication source and writable: promoted by the switchover Job; serving as the primary"
-      reason='primary: promoted by the switchover Job (writable, no replication source)'
+      primary_reason='primary: promoted by the switchover Job (writable, no replication source)'
+      reason=$primary_reason
       return 0
     fi
     if [[ $ro == 1 ]] && ((ordinal != primary_ordinal)); then

@@ -1,5 +1,6 @@
 import * as path from 'path';
 import { scriptPath } from '../../charts/scripts';
+import { switchoverScriptPath } from '../../charts/switchover-chart';
 import { ScriptSandbox } from '../support/script-runner';
 
 /**
@@ -39,6 +40,12 @@ const CASES: { script: string; who: string; tools: string[]; env: Record<string,
     who: 'exporter-config',
     tools: ['mv'],
     env: { EXPORTER_USER: 'exporter', EXPORTER_CNF: '/nonexistent/exporter.cnf' },
+  },
+  {
+    script: switchoverScriptPath(),
+    who: 'switchover',
+    tools: ['mysql', 'sleep'],
+    env: { STATEFULSET: 'mysql', SERVICE_NAME: 'mysql', REPLICAS: '3', TARGET: '1' },
   },
 ];
 

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { MysqlStackConfig } from '../charts/config';
-import { workshop } from '../charts/profiles';
+import { production, workshop } from '../charts/profiles';
 import { synthesize } from '../charts/synth';
 import { unifiedLineDiff } from '../tools/diff/line-diff';
 import { runDiff } from '../tools/diff/run-diff';
@@ -256,6 +256,29 @@ describe('field paths and values', () => {
     expect(runDiff({ distDir: before, newDir: after }).stdout).toContain(
       'WARNING: data of an immutable ConfigMap cannot be changed',
     );
+  });
+
+  test('primary 0 → 1 (production): a SWITCHOVER NOTE naming both pods, the Service selector moves, no pod is re-created', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'dist-production-'));
+    synthesize({ profiles: { production }, distDir: dir });
+    const r = runDiff({ distDir: dir, profiles: { production: { ...production, primary: 1 } } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain(
+      'NOTE: this PR performs a SWITCHOVER: the primary moves from mysql-0 to mysql-1. The Job mysql-switchover',
+    );
+    expect(r.stdout).toContain('refuses, changing nothing, if mysql-1 lags or is broken');
+    expect(lines(r.stdout)).toContain(
+      '    spec.selector["statefulset.kubernetes.io/pod-name"]: "mysql-0" → "mysql-1"',
+    );
+    expect(r.stdout).not.toContain('every database pod is re-created');
+    expect(r.stdout).not.toContain('WARNING');
+    const failover = runDiff({
+      distDir: dir,
+      profiles: { production: { ...production, primary: 1, failover: true } },
+    });
+    expect(failover.stdout).toContain('NOTE: failover: true: if the current primary does not answer');
+    // the same primary again: no switchover note
+    expect(runDiff({ distDir: dir, profiles: { production } }).stdout).not.toContain('SWITCHOVER');
   });
 
   test('the report is deterministic and sorted', () => {

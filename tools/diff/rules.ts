@@ -91,8 +91,13 @@ export function findingsFor(c: Change): Finding[] {
       findings.push(...priorityClass(c));
       break;
     case '/ConfigMap':
+      findings.push(...primaryMoves(c), ...configMapOrSecret(c, String(o.kind)));
+      break;
     case '/Secret':
       findings.push(...configMapOrSecret(c, String(o.kind)));
+      break;
+    case 'batch/Job':
+      findings.push(...failoverSwitch(c));
       break;
     case '/PersistentVolumeClaim':
       findings.push(...claim(c));
@@ -235,6 +240,56 @@ function priorityClass(c: Change): Finding[] {
           'name and point priorityClass.name at it (pods keep the priority they were created with).',
       ),
     );
+}
+
+/**
+ * The `<name>-primary` ConfigMap (charts/switchover-chart.ts) holds the primary's ordinal: a change of it is
+ * a switchover, run by the `<name>-switchover` Job before the Service and the ConfigMap change.
+ */
+function primaryMoves(c: Change): Finding[] {
+  if (c.change !== 'changed') return [];
+  const name = String(get(c.new!.object, 'metadata', 'name'));
+  const before = get(c.old!.object, 'data', 'ordinal');
+  const after = get(c.new!.object, 'data', 'ordinal');
+  if (
+    !name.endsWith('-primary') ||
+    typeof before !== 'string' ||
+    typeof after !== 'string' ||
+    before === after
+  )
+    return [];
+  const sts = name.slice(0, -'-primary'.length);
+  return [
+    note(
+      `this PR performs a SWITCHOVER: the primary moves from ${sts}-${before} to ${sts}-${after}. The Job ` +
+        `${sts}-switchover (an Argo CD Sync hook before the StatefulSet) fences ${sts}-${before} (super_read_only, ` +
+        `client connections killed), waits for ${sts}-${after} to apply every transaction, promotes it and repoints ` +
+        `the others; writes are refused meanwhile (seconds), and it refuses, changing nothing, if ${sts}-${after} ` +
+        'lags or is broken. Without Argo CD, run the Job first (README "Planned switchover").',
+    ),
+  ];
+}
+
+/** The switchover Job's FAILOVER: promoting without the old primary can lose what it alone had. */
+function failoverSwitch(c: Change): Finding[] {
+  if (c.change === 'removed') return [];
+  const failover = (o: Json | undefined) => {
+    const containers = get(o, 'spec', 'template', 'spec', 'containers');
+    for (const ct of Array.isArray(containers) ? containers : []) {
+      const env = get(ct, 'env');
+      for (const e of Array.isArray(env) ? env : [])
+        if (get(e, 'name') === 'FAILOVER') return get(e, 'value');
+    }
+    return undefined;
+  };
+  if (failover(c.new!.object) !== 'true' || (c.old && failover(c.old.object) === 'true')) return [];
+  return [
+    note(
+      'failover: true: if the current primary does not answer, the switchover Job promotes the configured primary ' +
+        'without it (if that replica is the most advanced); writes the old primary acknowledged and no replica ' +
+        'received are lost (asynchronous replication). Set it back to false once done (README "Failover").',
+    ),
+  ];
 }
 
 function configMapOrSecret(c: Change, kind: string): Finding[] {

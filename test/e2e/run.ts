@@ -83,6 +83,8 @@ interface Options {
   logsDir?: string;
   /** --override-script CONTAINER=FILE: try a script change before it lands in charts/ (reported loudly). */
   overrides: [string, string][];
+  /** --only STEP,STEP…: run only these steps (a developer's shortcut; the run then reports FAIL on purpose). */
+  only?: Set<string>;
 }
 
 const log = (line: string) => process.stdout.write(line + '\n');
@@ -106,7 +108,8 @@ function parseArgs(argv: string[]): Options {
       const [container, file] = (argv[++i] ?? '').split('=');
       if (!container || !file) throw new Error('--override-script needs CONTAINER=FILE');
       opts.overrides.push([container, path.resolve(file)]);
-    } else
+    } else if (a === '--only') opts.only = new Set((argv[++i] ?? '').split(',').filter(Boolean));
+    else
       throw new Error(
         `unknown argument ${a}\nusage: run.ts [--profile NAME] [--negative-control | --image-inventory-negative | --all] [--ipv6] [--logs DIR]`,
       );
@@ -328,6 +331,7 @@ async function runMode(opts: Options, { profile, mode, family }: Run): Promise<b
               runDir,
               backupSteps: backups,
               certManager,
+              config: PROFILES[profile],
             })
           : walkthrough(context);
     if (family === 'ipv6')
@@ -338,6 +342,10 @@ async function runMode(opts: Options, { profile, mode, family }: Run): Promise<b
         log(
           `--- ${step.id}: skipped in the negative control (not on the path to the replica-of-replica bug)`,
         );
+        continue;
+      }
+      if (opts.only && !opts.only.has(step.id)) {
+        log(`--- ${step.id}: skipped (--only)`);
         continue;
       }
       const t = Date.now();
@@ -372,6 +380,10 @@ async function runMode(opts: Options, { profile, mode, family }: Run): Promise<b
   if (opts.overrides.length) {
     ok = false;
     log('FAIL: --override-script was used, so dist/ itself was not what ran');
+  }
+  if (opts.only) {
+    ok = false;
+    log(`FAIL: --only ran a subset of the steps (${[...opts.only].join(', ')})`);
   }
   const { leftovers, summary } = tracker.verify();
   log(

@@ -109,6 +109,17 @@ export class Cluster {
     this.otherNamespaces.set(namespace, manifests);
   }
 
+  /**
+   * `kubectl apply` of changed objects in a namespace (the run's own included): Services answer DNS with their new
+   * selectors at once, and every container started from now on, in new pods and in running ones, reads
+   * ConfigMaps and Secrets from `manifests` (the kubelet resolves env and volumes when it creates a container).
+   */
+  replaceManifests(namespace: string, manifests: Manifests): void {
+    this.otherNamespaces.set(namespace, manifests);
+    for (const pod of this.pods) if (pod.opts.namespace === namespace) pod.opts.manifests = manifests;
+    this.writeHosts();
+  }
+
   /** The objects of a namespace. */
   manifestsOf(namespace: string): Manifests {
     return this.otherNamespaces.get(namespace) ?? this.manifests;
@@ -294,6 +305,16 @@ export class StatefulSetController {
     const pod = this.pod(ordinal);
     this.pods.delete(ordinal);
     await this.cluster.deletePod(pod, this.sts.spec.template.spec.terminationGracePeriodSeconds ?? 30);
+  }
+
+  /**
+   * The pod's node is lost: every process of the pod is killed at once (SIGKILL, no grace), and the controller
+   * does not recreate it until {@link startPod} or {@link reconcile} (a pod on a lost node stays until then).
+   */
+  async killPod(ordinal: number): Promise<void> {
+    const pod = this.pod(ordinal);
+    this.pods.delete(ordinal);
+    await this.cluster.deletePod(pod, 0);
   }
 
   /** `kubectl delete pvc data-<name>-N` (after its pod is gone): the claim and its data go. */

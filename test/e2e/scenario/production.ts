@@ -15,6 +15,8 @@ import {
 } from './day2';
 import { monitoringSteps } from './monitoring';
 import { rotateCredentialsStep } from './rotation';
+import { switchoverSteps } from './switchover';
+import type { MysqlStackConfig } from '../../../charts/config';
 import { tlsSteps } from './tls';
 import type { Step, WalkthroughContext } from './common';
 import type { CmdlineScanner, GeneratedSecret, Hit, Needle } from '../lib/secrets';
@@ -33,15 +35,18 @@ export interface ProductionContext extends WalkthroughContext {
   /** The backup steps (backups.ts), run after read-path; empty when the profile has no backups. */
   backupSteps: Step[];
   certManager: CertManager;
+  /** The profile's config, for the steps that synthesize it changed (the switchover steps). */
+  config: MysqlStackConfig;
 }
 
 /**
  * Files below the run directory that hold a secret on purpose: the Secret volumes, init-mysql's and
  * exporter-config's option files, and
- * the client container's runtime config (its env, MYSQL_PWD from the Secret; containerd keeps env in its metadata).
+ * the client container's runtime config (its env, MYSQL_PWD from the Secret; containerd keeps env in its metadata),
+ * and root's option file the switchover Job writes into its in-memory emptyDir (`medium: Memory` on a node).
  */
 const SECRET_HOLDERS =
-  /^pods\/[^/]+\/(volumes\/(credentials|client-cnf|exporter-cnf)\/|containers\/mysql-client-\d+\/env$)/;
+  /^pods\/([^/]+\/(volumes\/(credentials|client-cnf|exporter-cnf)\/|containers\/mysql-client-\d+\/env$)|mysql-switchover-[^/]+\/volumes\/tmp\/switchover\.cnf$)/;
 /**
  * Where the server itself keeps the replication password a CHANGE REPLICATION SOURCE gave it: MariaDB in
  * master.info; MySQL 8.4 in the mysql.slave_master_info table (mysql.ibd) of the same data directory.
@@ -169,7 +174,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
             s.sourceHost !== host(0) ||
             s.ioRunning !== 'Yes' ||
             s.sqlRunning !== 'Yes' ||
-            s.fields?.Using_Gtid !== 'Slave_Pos' ||
+            s.fields?.Using_Gtid !== 'Current_Pos' ||
             s.fields?.Source_SSL_Allowed !== 'Yes'
           )
             throw new Error(`${name(ordinal)}: ${fmtStatus(s)}`);
@@ -504,6 +509,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
     sourceDivergentRefusedStep(w, h),
     primaryVolumeLostStep(w, h, 'clone'),
     rotateCredentialsStep(w, h),
+    ...switchoverSteps(w, h),
     {
       id: 'no-secrets',
       title:

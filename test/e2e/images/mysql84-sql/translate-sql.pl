@@ -8,13 +8,15 @@
 #    any MASTER_* option, MariaDB's gtid_*_pos variables. Exit 1 with a MySQL-style ERROR 1064 and nothing runs.
 # 2. Translates, outside string literals, comments and quoted identifiers only:
 #      CHANGE REPLICATION SOURCE TO SOURCE_x=…  -> CHANGE MASTER TO MASTER_x=…
-#      SOURCE_AUTO_POSITION=1 / 0              -> MASTER_USE_GTID=slave_pos / no
+#      SOURCE_AUTO_POSITION=1 / 0              -> MASTER_USE_GTID=current_pos / no (every transaction it has)
 #      RESET BINARY LOGS AND GTIDS              -> RESET MASTER
 #      SET GLOBAL gtid_purged='<uuid>:1-N,…'    -> SET GLOBAL gtid_slave_pos='D-S-N,…', gtid_binlog_state (the inverse of the
 #                                                  xtrabackup 8.4 emulation's mapping, see below)
-#      SET GLOBAL super_read_only = ON|OFF      -> CALL mysql.e2e_set_read_only(1|0) (a definer procedure the
-#                                                  mysqld shim creates on super_read_only servers: root lost
-#                                                  READ_ONLY ADMIN there, which MariaDB needs to set read_only)
+#      SET GLOBAL super_read_only = ON|OFF,
+#      SET GLOBAL read_only = OFF               -> CALL mysql.e2e_set_read_only(1|0) (a definer procedure the
+#                                                  mysqld shim creates on every server: sets read_only and revokes
+#                                                  or grants back root's READ_ONLY ADMIN)
+#      WAIT_FOR_EXECUTED_GTID_SET('<set>', N)   -> IF(MASTER_GTID_WAIT('D-S-N', N) = 0, 0, 1)
 #      other super_read_only                    -> read_only
 #      GTID_SUBSET(@@GLOBAL.gtid_executed, '<set>')
 #                                               -> a per-domain comparison of @@GLOBAL.gtid_current_pos with the
@@ -33,8 +35,9 @@
 #      CREATE/ALTER USER … IDENTIFIED BY '<pw>' -> IDENTIFIED BY PASSWORD '<hash>' (MySQL 8.4 writes the hashed
 #                                                  form to the binary log; MariaDB would log the plain text)
 # 3. GTID mapping (reversible): MariaDB GTID D-S-N (domain, server_id, sequence) <-> MySQL GTID set
-#    "<DDDDDDDD>-e2e0-4db0-8000-<SSSSSSSSSSSS>:1-N" (domain and server_id in hex). A set with any other UUID, with
-#    gaps, or with two UUIDs of one domain is rejected: it cannot have come from the emulation.
+#    "<DDDDDDDD>-e2e0-4db0-8000-<SSSSSSSSSSSS>:1-N" (domain and server_id in hex). A set with any other UUID or with
+#    gaps is rejected: it cannot have come from the emulation. Several UUIDs of one domain (after a switchover the
+#    new primary continues the domain's sequence under its own server id) map to the highest element.
 # 4. With --replica-status-output it is instead a filter for the server's answer to SHOW REPLICA STATUS: field
 #    names get MySQL 8.4's words (Master -> Source, Slave -> Replica: Replica_IO_Running, Seconds_Behind_Source,
 #    Source_Host, …), in vertical (\G, -E) output and in a tab-separated header line; values are untouched.
@@ -135,10 +138,11 @@ sub to_mariadb_gtid {
       cannot($line, "GTID set element '$part' is not one interval starting at 1 (not mappable to MariaDB)");
     }
     my $seq = defined $1 ? $1 : 1;
-    cannot($line, "two GTID set elements for MariaDB domain $domain") if exists $domains{$domain};
-    $domains{$domain} = "$domain-$server-$seq";
+    # One domain's servers share its sequence (a primary that took over continues it): the position of the
+    # domain is its highest element.
+    $domains{$domain} = [$server, $seq] if !exists $domains{$domain} || $domains{$domain}[1] < $seq;
   }
-  return join ',', map { $domains{$_} } sort { $a <=> $b } keys %domains;
+  return join ',', map { "$_-$domains{$_}[0]-$domains{$_}[1]" } sort { $a <=> $b } keys %domains;
 }
 
 # gtid_pairs(SET): "domain-server" -> highest sequence number, from a MySQL GTID set the mapping produced (any
@@ -193,9 +197,11 @@ for my $stmt (@parts) {
   if ($stmt =~ /^\s*CHANGE\s+REPLICATION\s+SOURCE\s+TO\b/i) {
     $stmt =~ s/^(\s*)CHANGE\s+REPLICATION\s+SOURCE\s+TO\b/$1CHANGE MASTER TO/i;
     note('CHANGE REPLICATION SOURCE TO -> CHANGE MASTER TO');
+    # MySQL's auto-position asks from gtid_executed, every transaction the server has, its own writes included (a
+    # former primary rejoining); MariaDB's current_pos is that (the newer of its binlog and replica positions).
     $stmt =~ s{\bSOURCE_AUTO_POSITION\s*=\s*([01])\b}{
-      note("SOURCE_AUTO_POSITION=$1 -> MASTER_USE_GTID=" . ($1 ? 'slave_pos' : 'no'));
-      'MASTER_USE_GTID=' . ($1 ? 'slave_pos' : 'no')
+      note("SOURCE_AUTO_POSITION=$1 -> MASTER_USE_GTID=" . ($1 ? 'current_pos' : 'no'));
+      'MASTER_USE_GTID=' . ($1 ? 'current_pos' : 'no')
     }gie;
     while ($stmt =~ /\b(SOURCE_([A-Z_]+))\s*=/gi) {
       cannot($start_line, "option $1 is not emulated by the e2e translation") unless $source_opts{uc $2};
@@ -277,12 +283,26 @@ for my $stmt (@parts) {
   }gie;
   cannot($start_line, 'GTID_SUBSET is emulated only with @@GLOBAL.gtid_executed or a literal first, a literal second')
     if $stmt =~ /\bGTID_SUBSET\b/i;
-  if ($stmt =~ /^(\s*)SET\s+(?:GLOBAL\s+|\@\@GLOBAL\.)super_read_only\s*=\s*(ON|OFF|1|0|TRUE|FALSE)\s*$/i) {
-    my ($lead, $value) = ($1, $2);
+  if ($stmt =~ /^(\s*)SET\s+(?:GLOBAL\s+|\@\@GLOBAL\.)(super_read_only|read_only)\s*=\s*(ON|OFF|1|0|TRUE|FALSE)\s*$/i) {
+    my ($lead, $var, $value) = ($1, lc $2, $3);
     my $v = ($value =~ /^(?:ON|1|TRUE)$/i) ? 1 : 0;
+    # MySQL: super_read_only=ON implies read_only=ON, read_only=OFF implies super_read_only=OFF; the emulation has
+    # one state. read_only=ON alone (SUPER users still write) is not emulated.
+    cannot($start_line, 'SET GLOBAL read_only = ON (without super_read_only) is not emulated') if $var eq 'read_only' && $v;
     $stmt = "${lead}CALL mysql.e2e_set_read_only($v)";
-    note('SET GLOBAL super_read_only = ON|OFF -> CALL mysql.e2e_set_read_only(1|0)');
+    note("SET GLOBAL $var = ON|OFF -> CALL mysql.e2e_set_read_only(1|0)");
   }
+  # WAIT_FOR_EXECUTED_GTID_SET('<set>', timeout): 0 once applied, 1 on timeout. MariaDB's MASTER_GTID_WAIT waits for
+  # the replica position (0, or -1 on timeout).
+  $stmt =~ s{\bWAIT_FOR_EXECUTED_GTID_SET\s*\(\s*(\x01\d+\x01)\s*,\s*(\d+)\s*\)}{
+    my $set = literal_at($1);
+    cannot($start_line, 'WAIT_FOR_EXECUTED_GTID_SET needs a string literal') unless defined $set;
+    my $pos = to_mariadb_gtid($set, $start_line);
+    push @raw, "'$pos'";
+    push @literals, $pos;
+    note("WAIT_FOR_EXECUTED_GTID_SET('<set>', N) -> IF(MASTER_GTID_WAIT('D-S-N', N) = 0, 0, 1)");
+    "IF(MASTER_GTID_WAIT(\x01$#raw\x01, $2) = 0, 0, 1)"
+  }gie;
   note('super_read_only -> read_only') if $stmt =~ s/\bsuper_read_only\b/read_only/gi;
   # ALTER INSTANCE RELOAD TLS (MySQL 8.0.16+) re-reads ssl_ca/ssl_cert/ssl_key and is not written to the binary log;
   # MariaDB's FLUSH SSL (10.4+) re-reads them too but is logged (a GTID of its own on a replica: an errant

@@ -1,0 +1,411 @@
+/**
+ * Moving the primary (issue 14, production): the switchover Job of a re-synthesized stack (`primary` changed,
+ * `failover` set) runs as its pod would, from the manifests the charts make for that config; then the objects
+ * that follow the primary change the way an Argo CD sync applies them after the Job (the `<name>-primary`
+ * Service's selector and the `<name>-primary` ConfigMap). Each step returns its evidence or throws.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, YamlOutputType } from 'cdk8s';
+import { MysqlStackConfig } from '../../../charts/config';
+import { addMysqlStack } from '../../../charts/mysql-stack';
+import type { Step, StepHelpers } from './common';
+import type { ProductionContext } from './production';
+import { Manifests } from '../lib/manifest';
+import type { KObject, PodSpec } from '../lib/manifest';
+import { sleep, waitFor } from '../lib/proc';
+import { HOST_BIN } from '../lib/inventory';
+
+/** What the switchover steps need beyond the production context. */
+export interface SwitchoverContext extends ProductionContext {
+  config: MysqlStackConfig;
+}
+
+interface JobObject extends KObject {
+  spec: { template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec } };
+}
+
+export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
+  const { sts, cluster, client } = w;
+  const { name, host, sql, pods } = h;
+  const ns = sts.namespace;
+  let jobs = 0;
+  /** The primary the cluster's objects say, as the last "sync" applied them. */
+  let configured = 0;
+
+  /** The stack as the charts make it for `changes`, with the Secrets the run created (shared, so rotations show). */
+  const synthWith = (changes: Partial<MysqlStackConfig>): Manifests => {
+    const outdir = fs.mkdtempSync(path.join(w.runDir || os.tmpdir(), 'switchover-stack-'));
+    const app = new App({
+      outdir,
+      yamlOutputType: YamlOutputType.FILE_PER_CHART,
+      recordConstructMetadata: false,
+    });
+    addMysqlStack(app, { ...w.config, ...changes } as MysqlStackConfig);
+    app.synth();
+    const secrets = cluster.manifestsOf(ns).objects.filter((o) => o.kind === 'Secret');
+    return Manifests.loadDir(outdir).withObjects(secrets);
+  };
+  /** The Job's pod, run to completion (kubectl apply of the Job, or the Argo CD Sync hook). */
+  const runJob = async (m: Manifests) => {
+    const job = m.get<JobObject>('Job', `${sts.name}-switchover`);
+    const pod = `${job.metadata.name}-${++jobs}`;
+    const t = Date.now();
+    const { phase, pod: p } = await cluster.runJobPod(pod, ns, job.spec.template, 240_000);
+    return { phase, log: p.logs('switchover'), secs: ((Date.now() - t) / 1000).toFixed(1) };
+  };
+  /** What Argo CD applies after the Job: the objects that follow the primary (the Service selector, the ConfigMap). */
+  const sync = (m: Manifests, primary: number) => {
+    cluster.replaceManifests(ns, m);
+    configured = primary;
+  };
+  const writable = async (ordinal: number) => (await sql(host(ordinal), 'SELECT @@GLOBAL.read_only')) === '0';
+  /** Source host of a replica, or '' (through the 8.4 client, as a user would check). */
+  const sourceOf = async (ordinal: number) => {
+    const s = await h.replicaStatus(ordinal);
+    return s.configured ? `${s.sourceHost} IO=${s.ioRunning} SQL=${s.sqlRunning}` : '';
+  };
+  const ids = async (ordinal: number) =>
+    new Set(
+      (await sql(host(ordinal), 'SELECT id FROM test.switchover ORDER BY id'))
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
+    );
+
+  /**
+   * A client that inserts one row per new connection through `<name>-primary` (as an application would) until
+   * stopped; records each acknowledged id with its time. A failed insert is retried with the next id.
+   */
+  const writer = () => {
+    const acked: { id: number; at: number }[] = [];
+    const failures: string[] = [];
+    let stop = false;
+    let next = 1;
+    const done = (async () => {
+      while (!stop) {
+        const id = next++;
+        const r = await client.run(
+          [...w.adapter.client(`${sts.name}-primary`), '--connect-timeout=2', '-N', '-B'],
+          `INSERT INTO test.switchover (id) VALUES (${id});`,
+          10_000,
+        );
+        if (r.code === 0) acked.push({ id, at: Date.now() });
+        else {
+          failures.push(r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`);
+          await sleep(50);
+        }
+      }
+    })();
+    return {
+      acked,
+      failures,
+      async stop() {
+        stop = true;
+        await done;
+      },
+      /** The longest time between two acknowledged writes in [from, to]. */
+      longestGap(from: number, to: number) {
+        let gap = 0;
+        for (let i = 1; i < acked.length; i++)
+          if (acked[i].at >= from && acked[i - 1].at <= to)
+            gap = Math.max(gap, acked[i].at - acked[i - 1].at);
+        return gap;
+      },
+    };
+  };
+  const pauseOf = (log: string) => /writes were refused for ([\d.]+) s/.exec(log)?.[1];
+
+  return [
+    {
+      id: 'switchover',
+      title:
+        'primary 0 -> 1 by the switchover Job while a client writes through <name>-primary: no acknowledged write lost, the old primary replicates from the new one, the write pause measured; a restarted pod follows the config',
+      run: async () => {
+        if (sts.replicas < 3) await sts.scale(3, 180_000);
+        await sql(
+          host(0),
+          'CREATE TABLE IF NOT EXISTS test.switchover (id INT PRIMARY KEY, at TIMESTAMP(3) DEFAULT NOW(3));',
+        );
+        // The Job with primary 0 changes nothing (it runs on every sync).
+        const noop = await runJob(synthWith({ primary: 0 }));
+        if (
+          noop.phase !== 'Succeeded' ||
+          !/is the primary; every reachable server replicates from it: nothing to do/.test(noop.log)
+        )
+          throw new Error(`the Job with primary 0 did not do nothing: ${noop.phase}: ${noop.log}`);
+        const m = synthWith({ primary: 1 });
+        const wr = writer();
+        await waitFor('the writer to get 10 writes acknowledged', 30_000, () => wr.acked.length >= 10, 100);
+        const t0 = Date.now();
+        const job = await runJob(m);
+        if (job.phase !== 'Succeeded') {
+          await wr.stop();
+          throw new Error(`the switchover Job ${job.phase}: ${job.log}`);
+        }
+        sync(m, 1);
+        const t1 = Date.now();
+        const acked0 = wr.acked.length;
+        await waitFor(
+          'writes acknowledged by the new primary',
+          30_000,
+          () => wr.acked.length >= acked0 + 10,
+          100,
+        );
+        await wr.stop();
+        const jobPause = pauseOf(job.log);
+        if (!jobPause) throw new Error(`the Job log shows no write pause: ${job.log}`);
+        const observed = (wr.longestGap(t0, t1) / 1000).toFixed(2);
+        // Every acknowledged write is on the new primary, and reaches every replica.
+        const acked = wr.acked.map((a) => a.id);
+        const onNew = await ids(1);
+        const lost = acked.filter((id) => !onNew.has(id));
+        if (lost.length) throw new Error(`acknowledged writes missing on mysql-1: ${lost.join(',')}`);
+        for (const o of [0, 2])
+          await waitFor(`${name(o)} to have every acknowledged write`, 30_000, async () => {
+            const have = await ids(o);
+            return acked.every((id) => have.has(id));
+          });
+        if (!(await writable(1))) throw new Error('mysql-1 is read-only after the switchover');
+        if (await writable(0)) throw new Error('mysql-0 is writable after the switchover');
+        const src0 = await sourceOf(0);
+        const src2 = await sourceOf(2);
+        if (
+          !src0.startsWith('mysql-1.mysql IO=Yes SQL=Yes') ||
+          !src2.startsWith('mysql-1.mysql IO=Yes SQL=Yes')
+        )
+          throw new Error(`replicas' sources: mysql-0 ${src0 || 'none'}; mysql-2 ${src2 || 'none'}`);
+        if ((await h.replicaStatus(1)).configured) throw new Error('mysql-1 still has a replication source');
+        const refused = await client.run(
+          [...w.adapter.client(host(0)), '-N', '-B'],
+          'INSERT INTO test.switchover (id) VALUES (-1);',
+        );
+        if (refused.code === 0 || !/read.only/i.test(refused.stderr))
+          throw new Error(
+            `a write on mysql-0 was not refused as read-only: ${refused.code} ${refused.stderr}`,
+          );
+        await waitFor('every pod Ready', 30_000, () => [0, 1, 2].every((o) => sts.pod(o).ready), 200);
+        const promotedLine = sts
+          .pod(1)
+          .logs('xtrabackup')
+          .split('\n')
+          .find((l) => /promoted by the switchover Job/.test(l));
+        if (!promotedLine) throw new Error(`mysql-1's sidecar did not notice its promotion: ${pods()}`);
+        // The Job again: nothing to do.
+        const again = await runJob(m);
+        if (again.phase !== 'Succeeded' || !/nothing to do/.test(again.log))
+          throw new Error(`rerunning the Job: ${again.phase}: ${again.log}`);
+        // mysql-0 restarted later follows the config (ordinal 1 is the primary): a replica of mysql-1.
+        await sts.deletePod(0);
+        await sts.reconcile(120_000);
+        const init0 = sts.pod(0).logs('init-mysql');
+        if (!/mysql-0 is ordinal 0, server-id 100, using replica\.cnf/.test(init0))
+          throw new Error(`the recreated mysql-0's init-mysql: ${init0}`);
+        const row = 1_000_000 + (Date.now() % 1_000_000);
+        await sql(`${sts.name}-primary`, `INSERT INTO test.switchover (id) VALUES (${row});`);
+        await waitFor('the new row on the recreated mysql-0', 20_000, async () => (await ids(0)).has(row));
+        const src0b = await sourceOf(0);
+        return `Job (kubectl apply / Argo CD Sync hook) ran ${job.secs}s: "${job.log
+          .split('\n')
+          .filter((l) => /fenced|killed|promoted|refused for|now replicates/.test(l))
+          .join(
+            ' | ',
+          )}"; write pause: ${jobPause}s fence→promotion (the Job), ${observed}s between acknowledged writes through mysql-primary (the client's view, incl. the Service switch); ${acked.length} acknowledged writes, 0 lost, all on mysql-0/1/2; ${wr.failures.length} refused meanwhile (e.g. "${wr.failures[0] ?? ''}"); mysql-0 read-only, source ${src0}; mysql-2 source ${src2}; mysql-1 writable, no source, sidecar: "${promotedLine.replace(/^sidecar: /, '')}"; rerun: nothing to do; the Job with primary 0 before: nothing to do; mysql-0 recreated: init-mysql "using replica.cnf", replicating ${src0b}; ${pods()}`;
+      },
+    },
+    {
+      id: 'switchover-refused-lagging',
+      title:
+        'primary 1 -> 2 refused while mysql-2 lags (SOURCE_DELAY) and while its applier is stopped: the Job fails with the reason, nothing changes',
+      run: async () => {
+        const m = synthWith({ primary: 2 });
+        const out: string[] = [];
+        const unchanged = async () => {
+          if (!(await writable(1))) throw new Error('mysql-1 was fenced by a refused switchover');
+          if (await writable(2)) throw new Error('mysql-2 became writable');
+          for (const o of [0, 2]) {
+            const s = await sourceOf(o);
+            if (!s.startsWith('mysql-1.mysql')) throw new Error(`${name(o)}'s source changed: ${s}`);
+          }
+        };
+        // Lagging: a delayed replica (MySQL's SOURCE_DELAY) behind by more than switchover.maxLagSeconds (5).
+        await sql(host(2), 'STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_DELAY=20; START REPLICA;');
+        await sleep(1500);
+        await sql(host(1), 'INSERT INTO test.switchover (id) VALUES (-2);');
+        const lag = await waitFor(
+          'mysql-2 to lag more than 5 s',
+          30_000,
+          async () => {
+            const behind = Number((await h.replicaStatus(2)).fields?.Seconds_Behind_Source);
+            return behind > 5 ? behind : undefined;
+          },
+          300,
+        );
+        const lagging = await runJob(m);
+        if (
+          lagging.phase !== 'Failed' ||
+          !/refusing to switch over to mysql-2\.mysql: it lags \d+ s behind, more than MAX_LAG_SECONDS=5; nothing was changed/.test(
+            lagging.log,
+          )
+        )
+          throw new Error(`the Job on a lagging target: ${lagging.phase}: ${lagging.log}`);
+        await unchanged();
+        out.push(`lagging (${lag} s): "${lagging.log.split('\n').find((l) => /refusing/.test(l))}"`);
+        await sql(host(2), 'STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_DELAY=0; START REPLICA;');
+        // Broken: its applier stopped.
+        await sql(host(2), 'STOP REPLICA SQL_THREAD;');
+        const broken = await runJob(m);
+        if (broken.phase !== 'Failed' || !/its applier \(SQL thread\) is No/.test(broken.log))
+          throw new Error(`the Job on a broken target: ${broken.phase}: ${broken.log}`);
+        await unchanged();
+        out.push(`applier stopped: "${broken.log.split('\n').find((l) => /refusing/.test(l))}"`);
+        await sql(host(2), 'START REPLICA SQL_THREAD;');
+        await waitFor('mysql-2 to catch up', 40_000, async () => (await ids(2)).has(-2), 300);
+        // Nothing changed: the primary still takes writes through mysql-primary.
+        await sql(`${sts.name}-primary`, 'INSERT INTO test.switchover (id) VALUES (-3);');
+        return `${out.join('; ')}; each time mysql-1 stayed writable (never fenced), mysql-0 and mysql-2 kept mysql-1 as source; repaired: mysql-2 caught up; ${pods()}`;
+      },
+    },
+    {
+      id: 'failover',
+      title:
+        "the primary's pod is killed (SIGKILL) while a client writes: the Job with primary: 2, failover: true promotes the most advanced replica; every acknowledged write that reached a replica is on it; the old primary, recreated, rejoins as a replica",
+      run: async () => {
+        const wr = writer();
+        await waitFor('the writer to get 10 writes acknowledged', 30_000, () => wr.acked.length >= 10, 100);
+        const old = configured;
+        await sts.killPod(old);
+        const killedAt = Date.now();
+        await wr.stop();
+        const ackedBeforeKill = wr.acked.filter((a) => a.at <= killedAt).map((a) => a.id);
+        // Without failover: refused.
+        const m = synthWith({ primary: 0, failover: false });
+        const refused = await runJob(m);
+        if (refused.phase !== 'Failed' || !/does not answer; a planned switchover needs it/.test(refused.log))
+          throw new Error(`the Job without failover: ${refused.phase}: ${refused.log}`);
+        // Which replica is the most advanced is the Job's to check; try 0 first, the Job names the other if need be.
+        let target = 0;
+        let fm = synthWith({ primary: 0, failover: true });
+        let job = await runJob(fm);
+        const other = /set primary: (\d+)/.exec(job.log);
+        if (job.phase === 'Failed' && other) {
+          target = Number(other[1]);
+          fm = synthWith({ primary: target, failover: true });
+          job = await runJob(fm);
+        }
+        if (job.phase !== 'Succeeded') throw new Error(`the failover Job ${job.phase}: ${job.log}`);
+        sync(fm, target);
+        const onNew = await ids(target);
+        const replicaIds = new Set([...onNew, ...(await ids(target === 0 ? 2 : 0))]);
+        const reached = ackedBeforeKill.filter((id) => replicaIds.has(id));
+        const missing = reached.filter((id) => !onNew.has(id));
+        if (missing.length)
+          throw new Error(
+            `acknowledged writes that reached a replica are missing on the new primary: ${missing}`,
+          );
+        const lost = ackedBeforeKill.filter((id) => !replicaIds.has(id));
+        const row = 2_000_000 + (Date.now() % 1_000_000);
+        await sql(`${sts.name}-primary`, `INSERT INTO test.switchover (id) VALUES (${row});`);
+        // The old primary comes back (its node returned: the StatefulSet controller recreates the pod).
+        await sts.startPod(old);
+        const back = sts.pod(old);
+        const verdict = await waitFor(
+          `${name(old)} to rejoin or refuse`,
+          120_000,
+          () => {
+            const log = back.logs('xtrabackup');
+            if (/rejoining as its replica/.test(log) && back.ready) return 'rejoined';
+            if (/errant transactions:/.test(log)) return 'refused';
+            return undefined;
+          },
+          300,
+        );
+        if (verdict === 'rejoined') {
+          await waitFor(`the new row on ${name(old)}`, 20_000, async () => (await ids(old)).has(row));
+        } else if (lost.length === 0) {
+          throw new Error(
+            `${name(old)} refused to rejoin although no acknowledged write was lost: ${back.logs('xtrabackup')}`,
+          );
+        }
+        return `killed ${name(old)} (SIGKILL) after ${ackedBeforeKill.length} acknowledged writes; the Job without failover: "${refused.log.split('\n').find((l) => /refusing/.test(l))}"; with failover: true (primary: ${target}) ran ${job.secs}s: "${job.log
+          .split('\n')
+          .filter((l) => /FAILOVER|most advanced|promoted|now replicates|failover done/.test(l))
+          .join(
+            ' | ',
+          )}"; ${reached.length} acknowledged writes had reached a replica, all on ${name(target)}; ${lost.length} acknowledged only by the dead primary (lost, asynchronous replication); a new write through mysql-primary reached ${name(target)}; ${name(old)} recreated: ${
+          verdict === 'rejoined'
+            ? `rejoined as a replica ("${back
+                .logs('xtrabackup')
+                .split('\n')
+                .find((l) => /rejoining/.test(l))}"), has the new row`
+            : 'refused (errant transactions: it had writes no replica received)'
+        }; ${pods()}`;
+      },
+    },
+    {
+      id: 'failover-errant-refused',
+      title:
+        'an errant transaction planted on the primary, then it is killed and failed over from: when it comes back it stays NotReady, saying why, and serves no clone',
+      run: async () => {
+        const old = configured;
+        // A transaction only the primary has: written with the binary log sent to no replica (its receivers stopped).
+        const replicas = [0, 1, 2].filter((o) => o !== old);
+        for (const o of replicas) await sql(host(o), 'STOP REPLICA IO_THREAD;');
+        await sql(`${sts.name}-primary`, 'INSERT INTO test.switchover (id) VALUES (-4);');
+        await sts.killPod(old);
+        for (const o of replicas) await sql(host(o), 'START REPLICA IO_THREAD;');
+        const target = replicas[0];
+        let chosen = target;
+        let fm = synthWith({ primary: target, failover: true });
+        let job = await runJob(fm);
+        const other = /set primary: (\d+)/.exec(job.log);
+        if (job.phase === 'Failed' && other) {
+          chosen = Number(other[1]);
+          fm = synthWith({ primary: chosen, failover: true });
+          job = await runJob(fm);
+        }
+        if (job.phase !== 'Succeeded') throw new Error(`the failover Job ${job.phase}: ${job.log}`);
+        sync(fm, chosen);
+        if ((await ids(chosen)).has(-4)) throw new Error('the errant row reached the new primary');
+        await sts.startPod(old);
+        const back = sts.pod(old);
+        const reason = await waitFor(
+          `${name(old)} to refuse`,
+          120_000,
+          () =>
+            back
+              .logs('xtrabackup')
+              .split('\n')
+              .find((l) => /^sidecar: not-ready: errant transactions:/.test(l)),
+          300,
+        );
+        await sleep(6000);
+        if (back.ready) throw new Error(`${name(old)} is Ready with errant transactions: ${pods()}`);
+        const event = back.events.find((e) =>
+          /readiness probe of xtrabackup failed.*errant transactions/.test(e),
+        );
+        if (!event) throw new Error(`no probe event with the reason: ${back.events.slice(-5).join(' | ')}`);
+        if ((await h.replicaStatus(old)).configured) throw new Error(`${name(old)} got a replication source`);
+        const refusedFile = path.join(
+          sts.claimsDir,
+          `data-${sts.name}-${old}`,
+          'mysql',
+          'replication-refused',
+        );
+        if (!fs.existsSync(refusedFile)) throw new Error('no replication-refused file');
+        const onIt = await client.run([
+          `${HOST_BIN}/mariadb`,
+          '-uroot',
+          '-h',
+          host(old),
+          '-N',
+          '-B',
+          '-e',
+          'SELECT COUNT(*) FROM test.switchover WHERE id = -4',
+        ]);
+        return `errant row on ${name(old)} (${onIt.stdout.trim()} row), never on a replica; killed; failover to ${name(chosen)}: "${job.log.split('\n').find((l) => /failover done/.test(l))}"; ${name(old)} recreated: NotReady, "${reason.replace(/^sidecar: not-ready: /, '')}"; probe event: "${event.replace(/^\S+ /, '').slice(0, 160)}…"; no replication source; replication-refused written (no backup served); ${pods()}`;
+      },
+    },
+  ];
+}

@@ -243,6 +243,8 @@ describe('switchover.sh', () => {
       expect(changes(0)).toEqual(repointed('mysql-1.mysql'));
       expect(changes(2)).toEqual(repointed('mysql-1.mysql'));
       expect(changes(1)).toEqual([]);
+      expect(r.stdout).toContain('finished an interrupted switchover: 2 server(s) repointed at it');
+      expect(r.stdout).not.toContain('nothing to do');
     });
 
     test('...unless the old primary has transactions the new one lacks: it is named and left out', () => {

@@ -122,21 +122,21 @@ fi
 
 host() { printf '%s-%s.%s' "$STATEFULSET" "$1" "$SERVICE_NAME"; }
 err_file="$CLIENT_CNF_DIR/switchover.err"
-# on N ARGS...: the mysql client as root on pod N, batch mode without column names; standard error is kept
-# in $err_file (last_error prints it on one line).
+# on N ARGS...: the mysql client as root on pod N; standard error is kept in $err_file (last_error prints it
+# on one line).
 on() {
   local n=$1
   shift
   mysql --defaults-extra-file="$CLIENT_CNF_DIR/switchover.cnf" "${client_tls[@]}" -h "$(host "$n")" \
-    -P "$MYSQL_PORT" --connect-timeout="$CONNECT_TIMEOUT" -N -B "$@" 2>"$err_file"
+    -P "$MYSQL_PORT" --connect-timeout="$CONNECT_TIMEOUT" "$@" 2>"$err_file"
 }
 last_error() {
   local e
   e=$(<"$err_file")
   printf '%s' "${e//$'\n'/ }"
 }
-# query N SQL: one statement's answer (stdin closed).
-query() { on "$1" -e "$2" </dev/null; }
+# query N SQL: one statement's answer, batch mode without column names (stdin closed).
+query() { on "$1" -N -B -e "$2" </dev/null; }
 # gtid_of N: N's executed GTID set, as one line (MySQL prints a long set with "\n" after each comma).
 gtid_of() {
   local s
@@ -236,7 +236,8 @@ repoint() {
 }
 
 # repoint_others: every reachable server but the target that does not replicate from it, when the target
-# contains its transactions. Returns 1 if any was left out.
+# contains its transactions (counted in `repointed`). Returns 1 if any was left out.
+repointed=0
 repoint_others() {
   local n set target_set left=0
   target_set=$(gtid_of "$TARGET") || fail "cannot read the executed GTID set of $target_host: $(last_error)"
@@ -253,7 +254,7 @@ repoint_others() {
       left=1
       continue
     fi
-    repoint "$n" || left=1
+    if repoint "$n"; then repointed=$((repointed + 1)); else left=1; fi
   done
   return "$left"
 }
@@ -272,7 +273,11 @@ if [[ -n $primary && $primary == "$TARGET" ]]; then
     log "$target_host was fenced by an interrupted run; made it writable again"
   fi
   if repoint_others; then
-    log "$target_host is the primary; every reachable server replicates from it: nothing to do"
+    if ((repointed > 0 || fenced[TARGET])); then
+      log "$target_host is the primary; finished an interrupted switchover: $repointed server(s) repointed at it"
+    else
+      log "$target_host is the primary; every reachable server replicates from it: nothing to do"
+    fi
     exit 0
   fi
   fail "$target_host is the primary, but not every server could be repointed at it (above)"

@@ -240,7 +240,6 @@ repoint() {
 repointed=0
 repoint_others() {
   local n set target_set left=0
-  target_set=$(gtid_of "$TARGET") || fail "cannot read the executed GTID set of $target_host: $(last_error)"
   for ((n = 0; n < REPLICAS; n++)); do
     ((n != TARGET && up[n])) || continue
     [[ ${source[n]} == "$target_host" ]] && continue
@@ -249,6 +248,8 @@ repoint_others() {
       left=1
       continue
     }
+    # The target's set after this server's: the primary takes writes, and a replica of it may receive them.
+    target_set=$(gtid_of "$TARGET") || fail "cannot read the executed GTID set of $target_host: $(last_error)"
     if ! contains "$TARGET" "$set" "$target_set"; then
       echo "switchover: NOT repointing $(host "$n"): it has transactions $target_host lacks (errant transactions: its set $set, the primary's $target_set); see README 'Errant transactions'" >&2
       left=1
@@ -391,8 +392,9 @@ elif ((lag[TARGET] > MAX_LAG_SECONDS)); then
   problems+=("it lags ${lag[TARGET]} s behind, more than MAX_LAG_SECONDS=$MAX_LAG_SECONDS")
 fi
 if ((${#problems[@]} == 0)); then
-  primary_set=$(gtid_of "$primary") || fail "cannot read the executed GTID set of $primary_host: $(last_error)"
+  # The target's set first: the primary's only grows meanwhile, so a write in between cannot look errant.
   target_set=$(gtid_of "$TARGET") || fail "cannot read the executed GTID set of $target_host: $(last_error)"
+  primary_set=$(gtid_of "$primary") || fail "cannot read the executed GTID set of $primary_host: $(last_error)"
   contains "$primary" "$target_set" "$primary_set" ||
     problems+=("it has transactions the primary lacks (errant transactions: $target_set, the primary's $primary_set)")
 fi

@@ -167,6 +167,16 @@ describe('ensure_exporter_user, as the shipped sidecars run it', () => {
       expect(callsOf(r.calls, 'socat')).toHaveLength(1);
     });
 
+    test('after a switchover (PRIMARY_ORDINAL=1) mysql-1 creates the user and mysql-0, now a replica, does not', () => {
+      let r = box.run(script, { ...env, POD_NAME: 'mysql-1', PRIMARY_ORDINAL: '1' });
+      expect(r.status).toBe(0);
+      expect(sql(r.calls)).toContain(exporterSql(PASSWORD));
+      fs.writeFileSync(path.join(data, 'change_source.sql.orig'), 'done');
+      r = box.run(script, { ...env, POD_NAME: 'mysql-0', PRIMARY_ORDINAL: '1' });
+      expect(r.status).toBe(0);
+      expect(sql(r.calls)).not.toContain('exporter');
+    });
+
     test('fails if the user cannot be created: non-zero, no backups served', () => {
       box.fake('mysql', 'if grep -q exporter "$FAKE_STDIN"; then exit 1; fi');
       const r = box.run(script, { ...env, POD_NAME: 'mysql-0' });

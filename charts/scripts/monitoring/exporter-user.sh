@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # exporter-user: a function the chart puts in front of the xtrabackup sidecar's script when the
 # mysqld_exporter sidecar is on; the sidecar calls `ensure_exporter_user` once before it serves
-# backups. Only the primary (ordinal 0) acts: it creates or updates the exporter's MySQL user, and the
+# backups. Only the primary (ordinal PRIMARY_ORDINAL, default 0) acts: it creates or updates the exporter's MySQL user, and the
 # replicas get it through their clone and replication, like every other user.
 #
 # Least privilege (prometheus/mysqld_exporter README, "Required Grants", at v0.20.0): PROCESS (the
@@ -13,7 +13,7 @@
 # 'user'@'127.0.0.1': the exporter connects over the pod's loopback,
 # so the account cannot be used from any other host.
 #
-# Environment (besides the sidecar's POD_NAME):
+# Environment (besides the sidecar's POD_NAME and PRIMARY_ORDINAL):
 #   EXPORTER_USER           required, the exporter's MySQL user
 #   EXPORTER_PASSWORD_FILE  its password (a Secret key); unset: an empty password (workshop profile)
 #   CLIENT_CNF_DIR          set: connect as root with $CLIENT_CNF_DIR/root.cnf; unset: as root without
@@ -27,7 +27,12 @@ ensure_exporter_user() {
     echo "exporter-user: cannot read an ordinal from pod name '${POD_NAME:-}'" >&2
     return 1
   fi
-  ((10#${BASH_REMATCH[1]} == 0)) || return 0
+  local ordinal=${BASH_REMATCH[1]}
+  if [[ ! ${PRIMARY_ORDINAL:-0} =~ ^[0-9]+$ ]]; then
+    echo "exporter-user: PRIMARY_ORDINAL must be a pod ordinal, got '$PRIMARY_ORDINAL'" >&2
+    return 1
+  fi
+  ((10#$ordinal == 10#${PRIMARY_ORDINAL:-0})) || return 0
   : "${EXPORTER_USER:?EXPORTER_USER must be set}"
   local port=${MYSQL_PORT:-3306} poll=${POLL_SECONDS:-1} tries=${WAIT_TRIES:-300} password="" n
   local -a root=(mysql -u root)

@@ -59,7 +59,7 @@ export interface ContainerLaunch {
   /** securityContext.readOnlyRootFilesystem: everything but the volumes (and /dev, /proc) is read-only. */
   readOnlyRoot: boolean;
   /** Pod-level files: /etc/hosts, /etc/hostname, /etc/resolv.conf */
-  podFiles: { hosts: string; hostname: string; resolv: string };
+  podFiles: { hosts: string; hostname: string; resolv: string; nsswitch: string };
   /** Volume mounts, already resolved to host paths */
   volumeMounts: { mountPath: string; source: string; readOnly: boolean }[];
   /** The pod's network/UTS/IPC holder */
@@ -98,6 +98,7 @@ export function mountPlan(c: ContainerLaunch): MountLine[] {
   plan.push(['bind', '/etc/hosts', c.podFiles.hosts, 'rw']);
   plan.push(['bind', '/etc/hostname', c.podFiles.hostname, 'rw']);
   plan.push(['bind', '/etc/resolv.conf', c.podFiles.resolv, 'rw']);
+  plan.push(['bind', '/etc/nsswitch.conf', c.podFiles.nsswitch, 'ro']);
   plan.push(['dir', '/root', '0700', 0, 0]);
   plan.push(['dir', '/home', '0755', 0, 0]);
   plan.push(['dir', '/tmp', '1777', 0, 0]);

@@ -14,6 +14,25 @@ import { sleep, waitFor } from './proc';
 import { updateProjectedVolume } from './kube';
 import type { RunResult } from './proc';
 
+/**
+ * Rewrites a file that containers bind-mount (so it cannot be replaced by a rename) without ever leaving it empty:
+ * writeFileSync truncates first, and a resolver reading meanwhile (a concurrent `kubectl exec`) found no name at all
+ * (ERROR 2005 Unknown server host). Unchanged content is not written.
+ */
+function rewriteInPlace(file: string, content: string): void {
+  const fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
+  try {
+    const data = Buffer.from(content);
+    const old = Buffer.alloc(data.length + 1);
+    if (fs.readSync(fd, old, 0, old.length, 0) === data.length && old.subarray(0, data.length).equals(data))
+      return;
+    fs.writeSync(fd, data, 0, data.length, 0);
+    fs.ftruncateSync(fd, data.length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 const matches = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
   !!selector && Object.entries(selector).every(([k, v]) => labels[k] === v);
 
@@ -97,7 +116,7 @@ export class Cluster {
         }
       }
       try {
-        fs.writeFileSync(pod.files.hosts, lines.join('\n') + '\n');
+        rewriteInPlace(pod.files.hosts, lines.join('\n') + '\n');
       } catch {
         /* pod directory removed meanwhile */
       }

@@ -19,7 +19,15 @@ describe.each([
     box = new ScriptSandbox();
     box.fake('mysql');
     box.fake('xtrabackup');
-    box.fake('socat', 'exec sleep 30'); // the backup server runs until the sidecar stops it
+    // The backup server runs until the sidecar stops it. The sidecar's one pause between its two monitor rounds
+    // waits until the fake socat has logged its call: a SIGTERM at the sidecar's exit would otherwise, on a
+    // loaded machine, end the fake before it logged anything.
+    const started = path.join(box.root, 'socat-started');
+    box.fake('socat', `touch ${started}; exec /bin/sleep 30`);
+    box.fake(
+      'sleep',
+      `for ((i = 0; i < 500; i++)); do [[ -e ${started} ]] && exit 0; /bin/sleep 0.02; done; exit 1`,
+    );
     const password = path.join(box.root, 'replication-password');
     fs.writeFileSync(password, 'pw\n');
     env = {
@@ -28,7 +36,7 @@ describe.each([
       DATA_DIR: box.dir('data'),
       BACKUP_PORT: '3399',
       STATE_FILE: path.join(box.root, 'state'),
-      MONITOR_ROUNDS: '1',
+      MONITOR_ROUNDS: '2',
       REPLICATION_PASSWORD_FILE: password,
       ...extraEnv,
     };

@@ -90,6 +90,8 @@ for ((poll = 1; ; poll++)); do
     if mysql --defaults-extra-file="$CLIENT_CNF_DIR/root.cnf" --connect-timeout=10 -h 127.0.0.1 -P "$MYSQL_PORT" \
       -e 'ALTER INSTANCE RELOAD TLS' </dev/null; then
       loaded=$current
+      # Ready from now, not from the next round's heartbeat a poll interval later.
+      heartbeat
       echo "tls-reload: ALTER INSTANCE RELOAD TLS succeeded"
     else
       echo "tls-reload: ALTER INSTANCE RELOAD TLS failed; mysqld keeps its previous certificate; retrying" >&2

@@ -60,6 +60,7 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
     cluster.replaceManifests(ns, m);
     configured = primary;
   };
+  const live = () => [...sts.pods.keys()].sort((a, b) => a - b);
   const writable = async (ordinal: number) => (await sql(host(ordinal), 'SELECT @@GLOBAL.read_only')) === '0';
   /** Source host of a replica, or '' (through the 8.4 client, as a user would check). */
   const sourceOf = async (ordinal: number) => {
@@ -123,7 +124,7 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
       title:
         'primary 0 -> 1 by the switchover Job while a client writes through <name>-primary: no acknowledged write lost, the old primary replicates from the new one, the write pause measured; a restarted pod follows the config',
       run: async () => {
-        if (sts.replicas < 3) await sts.scale(3, 180_000);
+        const others = live().filter((o) => o !== 1);
         await sql(
           host(0),
           'CREATE TABLE IF NOT EXISTS test.switchover (id INT PRIMARY KEY, at TIMESTAMP(3) DEFAULT NOW(3));',
@@ -162,20 +163,16 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
         const onNew = await ids(1);
         const lost = acked.filter((id) => !onNew.has(id));
         if (lost.length) throw new Error(`acknowledged writes missing on mysql-1: ${lost.join(',')}`);
-        for (const o of [0, 2])
+        for (const o of others)
           await waitFor(`${name(o)} to have every acknowledged write`, 30_000, async () => {
             const have = await ids(o);
             return acked.every((id) => have.has(id));
           });
         if (!(await writable(1))) throw new Error('mysql-1 is read-only after the switchover');
         if (await writable(0)) throw new Error('mysql-0 is writable after the switchover');
-        const src0 = await sourceOf(0);
-        const src2 = await sourceOf(2);
-        if (
-          !src0.startsWith('mysql-1.mysql IO=Yes SQL=Yes') ||
-          !src2.startsWith('mysql-1.mysql IO=Yes SQL=Yes')
-        )
-          throw new Error(`replicas' sources: mysql-0 ${src0 || 'none'}; mysql-2 ${src2 || 'none'}`);
+        const srcs = await Promise.all(others.map(async (o) => `${name(o)} ${await sourceOf(o)}`));
+        if (srcs.some((x) => !/^\S+ mysql-1\.mysql IO=Yes SQL=Yes/.test(x)))
+          throw new Error(`replicas' sources: ${srcs.join('; ')}`);
         if ((await h.replicaStatus(1)).configured) throw new Error('mysql-1 still has a replication source');
         const refused = await client.run(
           [...w.adapter.client(host(0)), '-N', '-B'],
@@ -185,7 +182,7 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
           throw new Error(
             `a write on mysql-0 was not refused as read-only: ${refused.code} ${refused.stderr}`,
           );
-        await waitFor('every pod Ready', 30_000, () => [0, 1, 2].every((o) => sts.pod(o).ready), 200);
+        await waitFor('every pod Ready', 30_000, () => live().every((o) => sts.pod(o).ready), 200);
         const promotedLine = sts
           .pod(1)
           .logs('xtrabackup')
@@ -211,33 +208,37 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
           .filter((l) => /fenced|killed|promoted|refused for|now replicates/.test(l))
           .join(
             ' | ',
-          )}"; write pause: ${jobPause}s fence→promotion (the Job), ${observed}s between acknowledged writes through mysql-primary (the client's view, incl. the Service switch); ${acked.length} acknowledged writes, 0 lost, all on mysql-0/1/2; ${wr.failures.length} refused meanwhile (e.g. "${wr.failures[0] ?? ''}"); mysql-0 read-only, source ${src0}; mysql-2 source ${src2}; mysql-1 writable, no source, sidecar: "${promotedLine.replace(/^sidecar: /, '')}"; rerun: nothing to do; the Job with primary 0 before: nothing to do; mysql-0 recreated: init-mysql "using replica.cnf", replicating ${src0b}; ${pods()}`;
+          )}"; write pause: ${jobPause}s fence→promotion (the Job), ${observed}s between acknowledged writes through mysql-primary (the client's view, incl. the Service switch); ${acked.length} acknowledged writes, 0 lost, all on mysql-0/1/2; ${wr.failures.length} refused meanwhile (e.g. "${wr.failures[0] ?? ''}"); mysql-0 read-only; sources: ${srcs.join('; ')}; mysql-1 writable, no source, sidecar: "${promotedLine.replace(/^sidecar: /, '')}"; rerun: nothing to do; the Job with primary 0 before: nothing to do; mysql-0 recreated: init-mysql "using replica.cnf", replicating ${src0b}; ${pods()}`;
       },
     },
     {
       id: 'switchover-refused-lagging',
       title:
-        'primary 1 -> 2 refused while mysql-2 lags (SOURCE_DELAY) and while its applier is stopped: the Job fails with the reason, nothing changes',
+        'primary 1 -> a lagging replica (SOURCE_DELAY), then one whose applier is stopped: the Job fails with the reason, nothing changes',
       run: async () => {
-        const m = synthWith({ primary: 2 });
+        // The replica to refuse: mysql-2 with three pods, mysql-0 with two.
+        const lt = live()
+          .filter((o) => o !== 1)
+          .at(-1)!;
+        const m = synthWith({ primary: lt });
         const out: string[] = [];
         const unchanged = async () => {
           if (!(await writable(1))) throw new Error('mysql-1 was fenced by a refused switchover');
-          if (await writable(2)) throw new Error('mysql-2 became writable');
-          for (const o of [0, 2]) {
+          if (await writable(lt)) throw new Error(`${name(lt)} became writable`);
+          for (const o of live().filter((x) => x !== 1)) {
             const s = await sourceOf(o);
             if (!s.startsWith('mysql-1.mysql')) throw new Error(`${name(o)}'s source changed: ${s}`);
           }
         };
         // Lagging: a delayed replica (MySQL's SOURCE_DELAY) behind by more than switchover.maxLagSeconds (5).
-        await sql(host(2), 'STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_DELAY=20; START REPLICA;');
+        await sql(host(lt), 'STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_DELAY=20; START REPLICA;');
         await sleep(1500);
         await sql(host(1), 'INSERT INTO test.switchover (id) VALUES (-2);');
         const lag = await waitFor(
-          'mysql-2 to lag more than 5 s',
+          `${name(lt)} to lag more than 5 s`,
           30_000,
           async () => {
-            const behind = Number((await h.replicaStatus(2)).fields?.Seconds_Behind_Source);
+            const behind = Number((await h.replicaStatus(lt)).fields?.Seconds_Behind_Source);
             return behind > 5 ? behind : undefined;
           },
           300,
@@ -245,26 +246,25 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
         const lagging = await runJob(m);
         if (
           lagging.phase !== 'Failed' ||
-          !/refusing to switch over to mysql-2\.mysql: it lags \d+ s behind, more than MAX_LAG_SECONDS=5; nothing was changed/.test(
-            lagging.log,
-          )
+          !new RegExp(`refusing to switch over to ${name(lt)}\\.mysql: it lags`).test(lagging.log) ||
+          !/it lags \d+ s behind, more than MAX_LAG_SECONDS=5; nothing was changed/.test(lagging.log)
         )
           throw new Error(`the Job on a lagging target: ${lagging.phase}: ${lagging.log}`);
         await unchanged();
         out.push(`lagging (${lag} s): "${lagging.log.split('\n').find((l) => /refusing/.test(l))}"`);
-        await sql(host(2), 'STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_DELAY=0; START REPLICA;');
+        await sql(host(lt), 'STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_DELAY=0; START REPLICA;');
         // Broken: its applier stopped.
-        await sql(host(2), 'STOP REPLICA SQL_THREAD;');
+        await sql(host(lt), 'STOP REPLICA SQL_THREAD;');
         const broken = await runJob(m);
         if (broken.phase !== 'Failed' || !/its applier \(SQL thread\) is No/.test(broken.log))
           throw new Error(`the Job on a broken target: ${broken.phase}: ${broken.log}`);
         await unchanged();
         out.push(`applier stopped: "${broken.log.split('\n').find((l) => /refusing/.test(l))}"`);
-        await sql(host(2), 'START REPLICA SQL_THREAD;');
-        await waitFor('mysql-2 to catch up', 40_000, async () => (await ids(2)).has(-2), 300);
+        await sql(host(lt), 'START REPLICA SQL_THREAD;');
+        await waitFor(`${name(lt)} to catch up`, 40_000, async () => (await ids(lt)).has(-2), 300);
         // Nothing changed: the primary still takes writes through mysql-primary.
         await sql(`${sts.name}-primary`, 'INSERT INTO test.switchover (id) VALUES (-3);');
-        return `${out.join('; ')}; each time mysql-1 stayed writable (never fenced), mysql-0 and mysql-2 kept mysql-1 as source; repaired: mysql-2 caught up; ${pods()}`;
+        return `${out.join('; ')}; each time mysql-1 stayed writable (never fenced), the replicas kept mysql-1 as source; repaired: ${name(lt)} caught up; ${pods()}`;
       },
     },
     {
@@ -297,7 +297,8 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
         if (job.phase !== 'Succeeded') throw new Error(`the failover Job ${job.phase}: ${job.log}`);
         sync(fm, target);
         const onNew = await ids(target);
-        const replicaIds = new Set([...onNew, ...(await ids(target === 0 ? 2 : 0))]);
+        const replicaIds = new Set(onNew);
+        for (const o of live().filter((x) => x !== target)) for (const id of await ids(o)) replicaIds.add(id);
         const reached = ackedBeforeKill.filter((id) => replicaIds.has(id));
         const missing = reached.filter((id) => !onNew.has(id));
         if (missing.length)
@@ -350,7 +351,7 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
       run: async () => {
         const old = configured;
         // A transaction only the primary has: written with the binary log sent to no replica (its receivers stopped).
-        const replicas = [0, 1, 2].filter((o) => o !== old);
+        const replicas = live().filter((o) => o !== old);
         for (const o of replicas) await sql(host(o), 'STOP REPLICA IO_THREAD;');
         await sql(`${sts.name}-primary`, 'INSERT INTO test.switchover (id) VALUES (-4);');
         await sts.killPod(old);

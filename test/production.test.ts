@@ -33,10 +33,12 @@ describe('production: the objects', () => {
       'NetworkPolicy/mysql-backup',
       'NetworkPolicy/mysql-restore-drill',
       'NetworkPolicy/mysql-volume-snapshot',
+      'NetworkPolicy/mysql-binlog-archiver',
       'StatefulSet/mysql',
       'ServiceAccount/mysql-backup',
       'CronJob/mysql-backup',
       'CronJob/mysql-restore-drill',
+      'Deployment/mysql-binlog-archiver',
       'ServiceAccount/mysql-volume-snapshot',
       'Role/mysql-volume-snapshot',
       'RoleBinding/mysql-volume-snapshot',
@@ -385,6 +387,10 @@ describe('production: network', () => {
           { protocol: 'TCP', port: 3306 },
           { protocol: 'TCP', port: 3307 },
         ],
+      },
+      {
+        from: [{ podSelector: { matchLabels: { app: 'mysql-binlog-archiver' } } }],
+        ports: [{ protocol: 'TCP', port: 3306 }],
       },
       {
         from: [{ podSelector: { matchLabels: { app: 'mysql-volume-snapshot' } } }],

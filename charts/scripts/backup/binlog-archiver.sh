@@ -121,7 +121,15 @@ stop_dumper() {
   dumper_pid=""
 }
 trap 'stop_dumper; rm -f "$cnf"' EXIT
-trap 'log "SIGTERM: uploading closed files, then stopping"; upload_closed || true; exit 0' TERM
+# SIGTERM: finish the current pass (upload what is closed), then exit 0.
+stopping=0
+trap 'stopping=1' TERM
+stop_if_asked() {
+  ((stopping)) || return 0
+  log "SIGTERM: uploading closed files, then stopping"
+  upload_closed
+  exit 0
+}
 
 # upload FILE: one closed binlog to <folder>/<name>, unless it is there already with the same size.
 upload() {
@@ -237,10 +245,15 @@ while true; do
     fi
     # 5. Alive: the stream runs and every closed file is uploaded.
     echo "$now" >"$SPOOL_DIR/heartbeat"
+    stop_if_asked
   done
+  stop_if_asked
   wait "$dumper_pid" && code=0 || code=$?
   dumper_pid=""
   log "mysqlbinlog exited ($code); uploading what it closed, dropping its unfinished file, resuming in ${RETRY_SECONDS}s"
   upload_closed
-  sleep "$RETRY_SECONDS"
+  stop_if_asked
+  sleep "$RETRY_SECONDS" &
+  wait $! || true
+  stop_if_asked
 done

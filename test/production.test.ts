@@ -38,6 +38,7 @@ describe('production: the objects', () => {
       'ServiceAccount/mysql-backup',
       'CronJob/mysql-backup',
       'CronJob/mysql-restore-drill',
+      'PodDisruptionBudget/mysql-binlog-archiver',
       'Deployment/mysql-binlog-archiver',
       'ServiceAccount/mysql-volume-snapshot',
       'Role/mysql-volume-snapshot',
@@ -311,7 +312,7 @@ describe('production: zones and disruption', () => {
     ]);
   });
   test('a PodDisruptionBudget lets drains take one pod at a time', () => {
-    expect(only(objects, 'PodDisruptionBudget').spec).toEqual({
+    expect(only(objects, 'PodDisruptionBudget', 'mysql').spec).toEqual({
       maxUnavailable: 1,
       selector: { matchLabels: { app: 'mysql' } },
       unhealthyPodEvictionPolicy: 'AlwaysAllow',

@@ -21,7 +21,7 @@
 #    (not written to the binary log, so no GTID), which closes it. So a committed transaction reaches S3
 #    within ROTATE_SECONDS + UPLOAD_INTERVAL_SECONDS + the upload time, while the primary and S3 are reachable.
 #    An idle primary is not rotated.
-# 5. Each healthy pass writes the time to SPOOL_DIR/heartbeat (the liveness probe's evidence). If mysqlbinlog
+# 5. Each healthy pass and each upload writes the time to SPOOL_DIR/heartbeat (the probes' evidence). If mysqlbinlog
 #    exits (primary restarted, connection lost), the files it closed are uploaded, its unfinished newest file
 #    is dropped, and streaming resumes from S3's state after RETRY_SECONDS.
 #
@@ -153,6 +153,8 @@ upload() {
     fail "s3://$bucket/$key reads back with another size or sha256 than $name ($size bytes, sha256 $sha)"
   log "archived $name: s3://$bucket/$key, $size bytes, sha256 $sha"
   rm -f "$file"
+  # Progress: a long catch-up (days of binary logs) is not mistaken for a hung archiver.
+  date +%s >"$SPOOL_DIR/heartbeat"
 }
 
 # The spool's binlog files, oldest first; the last one is still being written.

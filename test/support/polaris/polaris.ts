@@ -465,7 +465,7 @@ function applyCheck(
     );
     if (hpa)
       throw new Error(
-        `${check.id} is written in Go (validator/pdb_hpa_validator.go) and evaluated here only for a Deployment no HPA targets`,
+        `${check.id} is written in Go (validator/pdb_hpa_validator.go) and not evaluated here for a Deployment an HPA targets`,
       );
     passes = true;
   } else {

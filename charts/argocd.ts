@@ -28,6 +28,8 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
   Job: 0,
   StatefulSet: 1,
   CronJob: 2,
+  // The binlog archiver streams from the primary, which wave 1 creates.
+  Deployment: 2,
   // After the database: they need the Prometheus Operator's CRDs, and watch what wave 1 created.
   PodMonitor: 2,
   PrometheusRule: 2,

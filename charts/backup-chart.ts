@@ -3,15 +3,16 @@ import { Construct } from 'constructs';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as k8s from '../imports/k8s';
-import { ResolvedBackupConfig } from './backup-config';
+import { BACKUP_FOLDER, ResolvedBackupConfig, toTimeUtc } from './backup-config';
 import { ResolvedConfig, ResourcesConfig } from './config';
 import { parseQuantity } from './config';
 import { jobNetworkPolicies } from './policy-chart';
 import { polarisExemptions } from './policy-checks';
-import { tlsBackupJobEnv, tlsMounts, tlsVolumes } from './tls-chart';
+import { TLS_PATHS, tlsBackupJobEnv, tlsMounts, tlsVolumes } from './tls-chart';
 
 /** The backup scripts, real files under `charts/scripts/backup/`, read at synth time. */
-export type BackupScriptName = 'backup-to-s3' | 'restore-from-s3' | 'restore-mysqld' | 'volume-snapshot';
+export type BackupScriptName =
+  'backup-to-s3' | 'binlog-archiver' | 'restore-from-s3' | 'restore-mysqld' | 'volume-snapshot';
 
 export function backupScriptPath(name: BackupScriptName): string {
   return join(__dirname, 'scripts', 'backup', `${name}.sh`);
@@ -37,10 +38,34 @@ export const backupNames = (c: ResolvedConfig) => ({
   drillPodApp: `${c.name}-restore-drill`,
   /** The volume snapshot job: its CronJob, ServiceAccount, Role, pods' `app` label and its snapshots' label. */
   snapshots: `${c.name}-volume-snapshot`,
+  /** The binlog archiver: its Deployment and its pods' `app` label. */
+  archiver: `${c.name}-binlog-archiver`,
 });
+
+/** The ConfigMap key of the binlog retention option file (with `backup.pitr`), which every pod uses. */
+export const BINLOG_CNF_KEY = 'binlog.cnf';
+export const binlogCnf = (retentionSeconds: number) =>
+  [
+    '# Binary log retention for point-in-time recovery (backup.pitr.binlogRetentionSeconds): how long the',
+    '# primary keeps binary logs the archiver has not uploaded yet.',
+    '[mysqld]',
+    `binlog_expire_logs_seconds=${retentionSeconds}`,
+    '',
+  ].join('\n');
+
+/** The server id mysqlbinlog presents to the primary: outside the StatefulSet's range (serverIdOffset + ordinal). */
+export const ARCHIVER_SERVER_ID = 4294967000;
 
 /** `s3://<bucket>/<prefix>`: where backups go, each in `base/<UTC time>/`. */
 export const backupUri = (b: ResolvedBackupConfig) => `s3://${b.bucket}/${b.prefix}`;
+/** Where the archiver puts the binary logs: `binlogs/<server_uuid>/` beside `base/`. */
+export const binlogUri = (b: ResolvedBackupConfig) => `${backupUri(b)}/binlogs`;
+/** The archive that belongs to a backup folder `s3://<bucket>/<prefix>/base/<id>`: `s3://<bucket>/<prefix>/binlogs`. */
+export function binlogUriOfBackup(folder: string): string {
+  const m = BACKUP_FOLDER.exec(folder);
+  if (!m) throw new Error(`not a backup folder: ${folder}`);
+  return `s3://${m[1]}/${m[2]}/binlogs`;
+}
 
 /**
  * The stream of one backup is at most about the data volume's size; `aws s3 cp -` needs an upper bound
@@ -65,6 +90,7 @@ export class BackupChart extends Chart {
   public readonly backupCronJob: k8s.KubeCronJob;
   public readonly drillCronJob?: k8s.KubeCronJob;
   public readonly snapshotCronJob?: k8s.KubeCronJob;
+  public readonly archiverDeployment?: k8s.KubeDeployment;
 
   constructor(scope: Construct, id: string, props: BackupChartProps) {
     super(scope, id, props);
@@ -234,6 +260,8 @@ export class BackupChart extends Chart {
       });
     }
 
+    if (b.pitr) this.archiverDeployment = this.archiver(c, b, b.pitr, names, labels);
+
     const vs = b.volumeSnapshots;
     const snapshotClass = c.storage.snapshotClass;
     if (vs && snapshotClass) {
@@ -320,6 +348,151 @@ export class BackupChart extends Chart {
       });
     }
   }
+
+  /**
+   * The binlog archiver: one pod (strategy Recreate, so never two) streaming the primary's binary logs to
+   * S3 with the backup ServiceAccount's role; a liveness probe restarts it when its loop stops reporting.
+   */
+  private archiver(
+    c: ResolvedConfig,
+    b: ResolvedBackupConfig,
+    pitr: NonNullable<ResolvedBackupConfig['pitr']>,
+    names: ReturnType<typeof backupNames>,
+    labels: (app?: string) => Record<string, string>,
+  ): k8s.KubeDeployment {
+    const spool = '/var/lib/binlog-archiver';
+    // Alive: the loop wrote its heartbeat within three upload intervals plus a minute (an upload in flight).
+    const staleAfter = 3 * pitr.uploadIntervalSeconds + 60;
+    const container: k8s.Container = {
+      name: 'binlog-archiver',
+      image: c.images.xtrabackup,
+      imagePullPolicy: c.images.pullPolicy,
+      command: ['bash', '-c', readBackupScript('binlog-archiver')],
+      env: [
+        ...awsEnv(b),
+        { name: 'PRIMARY_HOST', value: `${c.name}-0.${c.name}` },
+        { name: 'MYSQL_PORT', value: String(c.mysqlPort) },
+        { name: 'BINLOG_URI', value: binlogUri(b) },
+        { name: 'KMS_KEY_ID', value: b.kmsKeyArn },
+        { name: 'REPLICATION_USER', value: c.credentials!.replicationUser },
+        { name: 'REPLICATION_PASSWORD_FILE', value: `${CREDENTIALS_DIR}/replication-password` },
+        { name: 'SPOOL_DIR', value: spool },
+        { name: 'CONNECTION_SERVER_ID', value: String(ARCHIVER_SERVER_ID) },
+        { name: 'ROTATE_SECONDS', value: String(pitr.rotateSeconds) },
+        { name: 'UPLOAD_INTERVAL_SECONDS', value: String(pitr.uploadIntervalSeconds) },
+        { name: 'CONTAINER_IMAGE', value: c.images.xtrabackup },
+        ...(c.tls
+          ? [
+              { name: 'ARCHIVER_TLS_CA', value: `${TLS_PATHS.client}/ca.crt` },
+              { name: 'ARCHIVER_TLS_CERT', value: `${TLS_PATHS.client}/tls.crt` },
+              { name: 'ARCHIVER_TLS_KEY', value: `${TLS_PATHS.client}/tls.key` },
+            ]
+          : []),
+      ],
+      volumeMounts: [
+        { name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true },
+        { name: 'spool', mountPath: spool },
+        { name: 'tmp', mountPath: TMP },
+        ...tlsMounts(c, ['client']),
+      ],
+      livenessProbe: {
+        exec: {
+          command: ['bash', '-c', `beat=$(<${spool}/heartbeat) && (( $(date +%s) - beat < ${staleAfter} ))`],
+        },
+        // The first heartbeat comes after the first upload interval.
+        initialDelaySeconds: pitr.uploadIntervalSeconds + 30,
+        periodSeconds: 30,
+        timeoutSeconds: 5,
+        failureThreshold: 3,
+      },
+      // Ready (the Deployment Available, Argo CD Healthy) while the loop reports within two intervals.
+      readinessProbe: {
+        exec: {
+          command: [
+            'bash',
+            '-c',
+            `beat=$(<${spool}/heartbeat) && (( $(date +%s) - beat < ${2 * pitr.uploadIntervalSeconds + 30} ))`,
+          ],
+        },
+        periodSeconds: 10,
+        timeoutSeconds: 5,
+        failureThreshold: 1,
+      },
+      securityContext: containerSecurityContext(),
+      resources: resources(b.resources),
+    };
+    const spec: k8s.PodSpec = {
+      ...podSpec(
+        c,
+        names.serviceAccount,
+        [container],
+        [
+          {
+            name: 'credentials',
+            secret: {
+              secretName: c.credentials!.secretName,
+              defaultMode: 0o440,
+              items: [{ key: 'replication-password', path: 'replication-password' }],
+            },
+          },
+          // The files mysqlbinlog writes until they are uploaded: a few binary logs at most.
+          { name: 'spool', emptyDir: {} },
+          { name: 'tmp', emptyDir: {} },
+          ...tlsVolumes(c).filter((v) => v.name === 'tls-client'),
+        ],
+      ),
+      restartPolicy: 'Always',
+      // SIGTERM: the script uploads what is closed, then exits.
+      terminationGracePeriodSeconds: 60,
+      // One pod: a zone constraint only says where a replacement may go (anywhere, preferring spread).
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: 'topology.kubernetes.io/zone',
+          whenUnsatisfiable: 'ScheduleAnyway',
+          labelSelector: { matchLabels: { app: names.archiver } },
+        },
+      ],
+    };
+    const app = names.archiver;
+    // Drains may evict it at any time: it resumes from what S3 holds.
+    new k8s.KubePodDisruptionBudget(this, 'binlog-archiver-pdb', {
+      metadata: { name: app, namespace: c.namespace, labels: labels(app) },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: { app } } },
+    });
+    return new k8s.KubeDeployment(this, 'binlog-archiver', {
+      metadata: {
+        name: app,
+        namespace: c.namespace,
+        labels: labels(app),
+        annotations: polarisAnnotations(c, app, labels(app), spec),
+      },
+      spec: {
+        replicas: 1,
+        // Never two archivers: both would rotate the primary's binary logs.
+        strategy: { type: 'Recreate' },
+        selector: { matchLabels: { app } },
+        template: { metadata: { labels: labels(app) }, spec },
+      },
+    });
+  }
+}
+
+function polarisAnnotations(
+  c: ResolvedConfig,
+  app: string,
+  labels: Record<string, string>,
+  spec: k8s.PodSpec,
+): Record<string, string> | undefined {
+  const a = polarisExemptions(spec, {
+    name: app,
+    labels,
+    instance: c.name,
+    ingressDeniedByNetworkPolicy: jobNetworkPolicies(c).some(([, x]) => x === app),
+    singleReplica:
+      "One archiver by design: a second would stream the same binary logs and rotate the primary's too; strategy Recreate keeps it at one, and a restarted archiver resumes from what S3 holds",
+  });
+  return Object.keys(a).length > 0 ? a : undefined;
 }
 
 /**
@@ -351,6 +524,12 @@ export function restoreInitContainers(
         { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         { name: 'TARGET_DIR', value: mounts.data.mountPath },
         { name: 'RESTORE_FROM', value: from },
+        ...(c.restore?.toTime
+          ? [
+              { name: 'RESTORE_TO_TIME', value: toTimeUtc(c.restore.toTime) },
+              { name: 'BINLOG_URI', value: binlogUriOfBackup(from) },
+            ]
+          : []),
         { name: 'CONTAINER_IMAGE', value: c.images.xtrabackup },
       ],
       volumeMounts: [mounts.data, ...mounts.tmp],

@@ -50,6 +50,24 @@ export function backupIamPolicy(c: ResolvedConfig): IamPolicyDocument {
         Action: 's3:GetObject',
         Resource: `${s3}/${key}/*`,
       });
+    // restore.toTime reads the source stack's binlog archive, beside its base/ folder.
+    const archive = key.replace(/\/base\/[^/]+$/, '/binlogs');
+    if (c.restore?.toTime && !archive.startsWith(`${b.prefix}/`))
+      statements.push(
+        {
+          Sid: 'ListRestoreBinlogs',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: s3,
+          Condition: { StringLike: { 's3:prefix': [`${archive}/*`] } },
+        },
+        {
+          Sid: 'ReadRestoreBinlogs',
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: `${s3}/${archive}/*`,
+        },
+      );
   }
   statements.push({
     Sid: 'EncryptWithBackupKey',

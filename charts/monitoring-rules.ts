@@ -193,6 +193,21 @@ export function alertGroups(c: ResolvedConfig): RuleGroup[] {
     ];
   };
 
+  // The binlog archiver (backup.pitr): not Available means its loop has not reported for 50 s or more (its
+  // readiness probe), whether the pod is gone, crash-looping, or cannot reach the primary or S3.
+  const archiver = `${c.name}-binlog-archiver`;
+  // Shipped with every profile, as the CronJob alerts are: without an archiver there is no series.
+  const archiverRules: AlertRule[] = [
+    rule({
+      alert: 'MySQLBinlogArchiverDown',
+      expr: `kube_deployment_status_replicas_available{namespace="${ns}", deployment="${archiver}"} < 1`,
+      for: '10m',
+      labels: { severity: 'critical' },
+      summary: 'The MySQL binlog archiver is not archiving',
+      description: `Deployment {{ $labels.namespace }}/{{ $labels.deployment }} has had no available pod for 10 minutes: binary logs are not reaching S3 and point-in-time recovery falls behind (the primary keeps them only binlog_expire_logs_seconds); kubectl -n ${ns} logs deploy/${archiver}.`,
+    }),
+  ];
+
   return [
     { name: `mysql.${ns}.${c.name}`, rules: mysql },
     {
@@ -200,6 +215,7 @@ export function alertGroups(c: ResolvedConfig): RuleGroup[] {
       rules: [
         ...cronJobRules('Backup', a.backupCronJob, a.backupMaxAgeHours),
         ...cronJobRules('RestoreDrill', a.restoreDrillCronJob, a.restoreDrillMaxAgeHours),
+        ...archiverRules,
       ],
     },
   ];

@@ -11,6 +11,7 @@ import { ResolvedConfig } from './config';
 import { EXPORTER_PASSWORD_KEY } from './exporter';
 import { objectLabels } from './labels';
 import { TLS_CNF_KEY, tlsCnf } from './tls-chart';
+import { BINLOG_CNF_KEY, binlogCnf } from './backup-chart';
 
 export interface NamespaceChartProps extends ChartProps {
   /** The validated stack config: `namespace`, `name` and `mysqlFiles`. */
@@ -102,6 +103,7 @@ export function configMapData(c: ResolvedConfig): Record<string, string> {
     [c.mysqlFiles.primaryKey]: c.mysqlFiles.primary,
     [c.mysqlFiles.replicaKey]: c.mysqlFiles.replica,
     ...(c.tls ? { [TLS_CNF_KEY]: tlsCnf() } : {}),
+    ...(c.backup?.pitr ? { [BINLOG_CNF_KEY]: binlogCnf(c.backup.pitr.binlogRetentionSeconds) } : {}),
   };
 }
 

@@ -64,6 +64,12 @@ export class PolicyChart extends Chart {
           from: [{ podSelector: { matchLabels: { app: backupNames(c).backupPodApp } } }],
           ports: [tcp(c.mysqlPort), tcp(c.backupPort)],
         });
+      // The binlog archiver streams the primary's binary logs and rotates them (FLUSH BINARY LOGS).
+      if (c.backup?.pitr)
+        ingress.push({
+          from: [{ podSelector: { matchLabels: { app: backupNames(c).archiver } } }],
+          ports: [tcp(c.mysqlPort)],
+        });
       // The volume snapshot job stops and starts a replica's SQL thread.
       if (c.backup?.volumeSnapshots)
         ingress.push({
@@ -125,6 +131,7 @@ export class PolicyChart extends Chart {
         // S3, and the credentials service: STS over HTTPS, or the EKS Pod Identity agent.
         backup: [mysql(c.mysqlPort, c.backupPort), dnsEgress, ...awsEgress],
         drill: [dnsEgress, ...awsEgress],
+        archiver: [mysql(c.mysqlPort), dnsEgress, ...awsEgress],
         // The Kubernetes API server: HTTPS, at the cluster's addresses (not known here).
         snapshots: [mysql(c.mysqlPort), dnsEgress, { ports: [tcp(443)] }],
         switchover: [mysql(c.mysqlPort), dnsEgress],
@@ -143,7 +150,7 @@ export class PolicyChart extends Chart {
   }
 }
 
-type JobApp = 'backup' | 'drill' | 'snapshots' | 'switchover';
+type JobApp = 'backup' | 'drill' | 'snapshots' | 'archiver' | 'switchover';
 
 /**
  * The job pods (by their `app` label) that get a NetworkPolicy of their own: every job of the stack, when
@@ -158,6 +165,7 @@ export function jobNetworkPolicies(c: ResolvedConfig): [JobApp, string][] {
     out.push(['backup', names.backupPodApp]);
     if (c.backup.restoreDrill) out.push(['drill', names.drillPodApp]);
     if (c.backup.volumeSnapshots && c.storage.snapshotClass) out.push(['snapshots', names.snapshots]);
+    if (c.backup.pitr) out.push(['archiver', names.archiver]);
   }
   if (c.flavor === 'mysql84') out.push(['switchover', switchoverNames(c).job]);
   return out;

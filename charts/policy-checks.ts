@@ -102,6 +102,15 @@ export interface ComponentFacts {
    * @default - they need no token
    */
   readonly apiAccess?: string;
+  /**
+   * Why a Deployment runs exactly one replica (`replicas: 1`, strategy Recreate).
+   * @default - it may run more
+   */
+  readonly singleReplica?: string;
+}
+
+function singleReplicaExemption(f: ComponentFacts): string | undefined {
+  return f.singleReplica;
 }
 
 /**
@@ -153,6 +162,7 @@ export function polarisExemptions(pod: k8s.PodSpec, component?: ComponentFacts):
     metadataAndInstanceMismatched: component && instanceExemption(component),
     missingNetworkPolicy: component && denyAllIngressExemption(component),
     automountServiceAccountToken: component && apiTokenExemption(pod, component),
+    deploymentMissingReplicas: component && singleReplicaExemption(component),
   };
   for (const [check, reason] of Object.entries(reasons)) {
     if (reason === undefined) continue;

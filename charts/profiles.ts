@@ -158,6 +158,8 @@ export const production: MysqlStackConfig = {
     schedule: { schedule: '17 2 * * *' },
     restoreDrill: { schedule: '47 5 * * *' },
     volumeSnapshots: { schedule: '37 */6 * * *', keep: 8 },
+    // Binary logs to S3 continuously: restore.toTime (README "Restore"); RPO about 5 minutes.
+    pitr: {},
   },
   gitops: {
     // Argo CD never prunes or deletes the StatefulSet, StorageClass, VolumeSnapshotClass or Namespace.

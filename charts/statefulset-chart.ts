@@ -7,7 +7,7 @@ import { exporterPodParts } from './exporter';
 import { objectLabels, selectorLabels } from './labels';
 import { polarisExemptions } from './policy-checks';
 import { configMapData, configMapName } from './namespace-chart';
-import { backupNames, restoreInitContainers } from './backup-chart';
+import { BINLOG_CNF_KEY, backupNames, restoreInitContainers } from './backup-chart';
 import { readScript, ScriptName } from './scripts';
 import { PRIMARY_ORDINAL_KEY, switchoverNames } from './switchover-chart';
 import {
@@ -148,7 +148,7 @@ export class StatefulSetChart extends Chart {
         { name: 'CONF_DIR', value: PATHS.initConfDir },
         { name: 'PRIMARY_CNF', value: c.mysqlFiles.primaryKey },
         { name: 'REPLICA_CNF', value: c.mysqlFiles.replicaKey },
-        ...(c.tls ? [{ name: 'EXTRA_CNF', value: TLS_CNF_KEY }] : []),
+        ...extraCnf(c),
         // Named in the script's error when a tool it needs is missing from the image.
         { name: 'CONTAINER_IMAGE', value: c.images.mysql },
         ...pod.credentialEnv('init'),
@@ -546,4 +546,10 @@ function probe(command: string[], t: ProbeTimingConfig): k8s.Probe {
 function dropUndefined<T>(o: Record<string, T | undefined>): Record<string, T> | undefined {
   const entries = Object.entries(o).filter(([, v]) => v !== undefined) as [string, T][];
   return entries.length === 0 ? undefined : Object.fromEntries(entries);
+}
+
+/** init-mysql's EXTRA_CNF: the ConfigMap's option files every ordinal uses (TLS, binlog retention). */
+function extraCnf(c: ResolvedConfig): k8s.EnvVar[] {
+  const keys = [...(c.tls ? [TLS_CNF_KEY] : []), ...(c.backup?.pitr ? [BINLOG_CNF_KEY] : [])];
+  return keys.length ? [{ name: 'EXTRA_CNF', value: keys.join(' ') }] : [];
 }

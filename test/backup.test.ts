@@ -1,6 +1,7 @@
 import { backupIamPolicy } from '../charts/backup-iam';
 import { production, workshop } from '../charts/profiles';
 import { ConfigError, validateConfig } from '../charts/config';
+import { cronMaxGapSeconds } from '../charts/backup-config';
 import { schemaProblems } from './support/k8s-schema';
 import { container, only, synthStack, withChanges } from './support/synth';
 
@@ -300,5 +301,177 @@ describe('volume snapshot CronJob', () => {
     expect(problemsFor({ 'storage.snapshotClass': undefined })).toEqual([
       'storage.snapshotClass is undefined; is required by backup.volumeSnapshots: set storage.snapshotClass (a VolumeSnapshotClass for ebs.csi.aws.com) or remove volumeSnapshots',
     ]);
+  });
+});
+
+describe('point-in-time recovery (backup.pitr, restore.toTime)', () => {
+  const archiver = only(objects, 'Deployment', 'mysql-binlog-archiver');
+  const pod = archiver.spec.template.spec;
+  const c = container(pod, 'binlog-archiver');
+  test('one archiver (Recreate), in the XtraBackup image, as the backup ServiceAccount, restricted', () => {
+    expect(archiver.spec.replicas).toBe(1);
+    expect(archiver.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(c.image).toBe(production.images.xtrabackup);
+    expect(c.command.slice(0, 2)).toEqual(['bash', '-c']);
+    expect(c.command[2]).toContain('--read-from-remote-source=BINLOG-DUMP-GTIDS');
+    expect(pod.serviceAccountName).toBe('mysql-backup');
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999 });
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+    });
+    expect(schemaProblems(archiver)).toEqual([]);
+  });
+  test('streams from mysql-0 as the replication user over verified TLS with the client certificate, into <prefix>/binlogs', () => {
+    expect(envOf(c)).toMatchObject({
+      PRIMARY_HOST: 'mysql-0.mysql',
+      BINLOG_URI: 's3://example-org-mysql-backups/mysql-production/mysql/binlogs',
+      KMS_KEY_ID: production.backup!.kmsKeyArn,
+      REPLICATION_USER: 'repl',
+      REPLICATION_PASSWORD_FILE: '/etc/mysql/credentials/replication-password',
+      ROTATE_SECONDS: '300',
+      UPLOAD_INTERVAL_SECONDS: '10',
+      ARCHIVER_TLS_CA: '/etc/mysql/tls/client/ca.crt',
+      ARCHIVER_TLS_CERT: '/etc/mysql/tls/client/tls.crt',
+      ARCHIVER_TLS_KEY: '/etc/mysql/tls/client/tls.key',
+    });
+    expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual([
+      'credentials',
+      'spool',
+      'tmp',
+      'tls-client',
+    ]);
+  });
+  test('liveness and readiness probes read the heartbeat the loop writes', () => {
+    expect(c.livenessProbe.exec.command[2]).toBe(
+      'beat=$(</var/lib/binlog-archiver/heartbeat) && (( $(date +%s) - beat < 90 ))',
+    );
+    expect(c.readinessProbe.exec.command[2]).toContain('< 50 ))');
+  });
+  test('every server keeps its binary logs binlogRetentionSeconds (binlog.cnf in conf.d)', () => {
+    const cm = only(objects, 'ConfigMap', 'mysql-config');
+    expect(cm.data['binlog.cnf']).toContain('[mysqld]\nbinlog_expire_logs_seconds=604800\n');
+    const init = container(
+      { containers: only(objects, 'StatefulSet').spec.template.spec.initContainers },
+      'init-mysql',
+    );
+    expect(envOf(init).EXTRA_CNF).toBe('tls.cnf binlog.cnf');
+  });
+  test('the mysql pods admit the archiver on 3306; its own NetworkPolicy allows MySQL, DNS and AWS egress only', () => {
+    expect(only(objects, 'NetworkPolicy', 'mysql').spec.ingress).toContainEqual({
+      from: [{ podSelector: { matchLabels: { app: 'mysql-binlog-archiver' } } }],
+      ports: [{ protocol: 'TCP', port: 3306 }],
+    });
+    const own = only(objects, 'NetworkPolicy', 'mysql-binlog-archiver').spec;
+    expect(own.ingress).toBeUndefined();
+    expect(own.egress[0]).toEqual({
+      to: [{ podSelector: { matchLabels: { app: 'mysql' } } }],
+      ports: [{ protocol: 'TCP', port: 3306 }],
+    });
+  });
+  test('without backup.pitr: no archiver, no binlog.cnf', () => {
+    const plain = synthStack(withChanges(production, { 'backup.pitr': undefined })).objects;
+    expect(plain.filter((o) => o.kind === 'Deployment')).toEqual([]);
+    expect(only(plain, 'ConfigMap', 'mysql-config').data['binlog.cnf']).toBeUndefined();
+  });
+  test('restore.toTime reaches restore-from-s3 in UTC, with the source archive beside the backup folder', () => {
+    const restored = synthStack(
+      withChanges(production, {
+        namespace: 'mysql-restored',
+        'restore.from': FOLDER,
+        'restore.toTime': '2025-01-01T14:30:00+02:00',
+      }),
+    ).objects;
+    const init = only(restored, 'StatefulSet').spec.template.spec.initContainers;
+    expect(envOf(container({ containers: init }, 'restore-from-s3'))).toMatchObject({
+      RESTORE_TO_TIME: '2025-01-01 12:30:00',
+      BINLOG_URI: 's3://example-org-mysql-backups/mysql-production/mysql/binlogs',
+    });
+  });
+  test('the IAM policy of a restore with toTime lists and reads the source archive', () => {
+    const policy = backupIamPolicy(
+      validateConfig(
+        withChanges(production, {
+          namespace: 'mysql-restored',
+          'restore.from': FOLDER,
+          'restore.toTime': '2025-01-01T12:30:00Z',
+        }),
+      ),
+    );
+    expect(policy.Statement).toContainEqual({
+      Sid: 'ReadRestoreBinlogs',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: 'arn:aws:s3:::example-org-mysql-backups/mysql-production/mysql/binlogs/*',
+    });
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({
+        Sid: 'ListRestoreBinlogs',
+        Condition: { StringLike: { 's3:prefix': ['mysql-production/mysql/binlogs/*'] } },
+      }),
+    );
+  });
+  test.each([
+    [
+      '2025-01-01 12:00:00',
+      'restore.toTime is "2025-01-01 12:00:00"; expected an RFC 3339 time in whole seconds with a zone',
+    ],
+    ['2025-01-01T12:00:00.5Z', 'expected an RFC 3339 time in whole seconds'],
+    ['2025-02-30T12:00:00Z', 'restore.toTime is "2025-02-30T12:00:00Z"; is not a real date and time'],
+    ['2025-01-01T24:00:00Z', 'is not a real date and time'],
+  ])('fails if restore.toTime is %p', (value, message) => {
+    const problems = problemsFor({ 'restore.from': FOLDER, 'restore.toTime': value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+  test('fails if binlogRetentionSeconds is shorter than the longest interval between backups', () => {
+    expect(
+      problemsFor({ 'backup.pitr.binlogRetentionSeconds': 43200, 'backup.schedule.schedule': '0 3 * * 1' }),
+    ).toEqual([
+      'backup.pitr.binlogRetentionSeconds is 43200; must be at least the longest interval between two backups of backup.schedule.schedule "0 3 * * 1" (604800 s), so the primary still holds every binary log since the last backup when the archiver must catch up; raise it or back up more often',
+    ]);
+    // Backups every 6 hours: 12 hours of retention is enough.
+    expect(() =>
+      validateConfig(
+        withChanges(production, {
+          'backup.pitr.binlogRetentionSeconds': 43200,
+          'backup.schedule.schedule': '17 */6 * * *',
+        }),
+      ),
+    ).not.toThrow();
+  });
+  test('fails if binlogRetentionSeconds is not longer than the archive lag', () => {
+    const problems = problemsFor({
+      'backup.pitr.binlogRetentionSeconds': 3600,
+      'backup.pitr.rotateSeconds': 3600,
+      'backup.schedule.schedule': '*/10 * * * *',
+    });
+    expect(problems).toEqual([
+      'backup.pitr.binlogRetentionSeconds is 3600; must be longer than the archive lag, rotateSeconds + uploadIntervalSeconds = 3610 s',
+    ]);
+  });
+  test('fails if the option files set binlog_expire_logs_seconds themselves', () => {
+    const problems = problemsFor({
+      'mysqlFiles.primary': '[mysqld]\nbinlog_expire_logs_seconds=3600\n',
+    });
+    expect(problems).toEqual([
+      'mysqlFiles.primary is "binlog_expire_logs_*"; must not set binlog_expire_logs_seconds or binlog_expire_logs_auto_purge with backup.pitr: the chart sets the retention (backup.pitr.binlogRetentionSeconds); remove the line',
+    ]);
+  });
+});
+
+describe('cronMaxGapSeconds', () => {
+  test.each([
+    ['17 2 * * *', 86400],
+    ['37 */6 * * *', 21600],
+    ['0 3 * * 1', 604800],
+    ['0 3 * * 1,4', 345600],
+    ['*/10 * * * *', 600],
+    ['0 0 1 * *', 31 * 86400],
+    ['0 0 1 1 *', 365 * 86400],
+    ['0 0 30 2 *', undefined],
+  ])('%s: %p s', (schedule, gap) => {
+    expect(cronMaxGapSeconds(schedule)).toBe(gap);
   });
 });

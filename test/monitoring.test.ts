@@ -109,11 +109,12 @@ describe('the alerts', () => {
       'MySQLBackupFailed',
       'MySQLRestoreDrillStale',
       'MySQLRestoreDrillFailed',
+      'MySQLBinlogArchiverDown',
     ]);
     for (const a of alerts) {
       expect(['critical', 'warning', 'info']).toContain(a.labels.severity);
       expect(a.annotations.summary).toMatch(/\w/);
-      const names = /\$labels\.(pod|job_name|cronjob)\b|mysql-N/;
+      const names = /\$labels\.(pod|job_name|cronjob|deployment)\b|mysql-N/;
       expect([a.alert, names.test(a.annotations.description)]).toEqual([a.alert, true]);
       expect(a.annotations.runbook_url).toBe(
         `https://github.com/example-org/mysql-gitops/blob/main/README.md#${a.alert.toLowerCase()}`,

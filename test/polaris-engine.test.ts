@@ -53,6 +53,11 @@ describe('Polaris check definitions (third_party/polaris, v10.2.2)', () => {
       audit(deployment, { checks: { [GO_CHECKS[0]]: 'warning' }, exemptions: [] }, checks),
     ).toThrow(/written in Go .* not evaluated here/);
   });
+  test('the Go check passes a Deployment that no HPA targets, as the Go code does', () => {
+    const deployment = resourcesFromPath(path.join(FIXTURES, GO_CHECKS[0], 'success.hpa-no-match.yaml'));
+    const a = audit(deployment, { checks: { [GO_CHECKS[0]]: 'warning' }, exemptions: [] }, checks);
+    expect([a.successes, a.warnings]).toEqual([1, 0]);
+  });
   test('fails if the configuration names a check that is not vendored', () => {
     expect(() => audit([], { checks: { noSuchCheck: 'danger' }, exemptions: [] }, checks)).toThrow(
       'Check noSuchCheck not found',

@@ -36,6 +36,7 @@ const EXEMPTIBLE = [
   'metadataAndInstanceMismatched',
   'missingNetworkPolicy',
   'automountServiceAccountToken',
+  'deploymentMissingReplicas',
 ];
 const README = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 
@@ -178,6 +179,13 @@ JUSTIFY.automountServiceAccountToken = (r, f, all) => {
         throw new Error(`${f.where}: Role ${role.name} allows ${JSON.stringify(rule)}`);
     }
   }
+};
+
+JUSTIFY.deploymentMissingReplicas = (r, f) => {
+  // A singleton by design: exactly one replica, replaced only after the old pod is gone.
+  const spec = r.object.spec as { replicas?: number; strategy?: { type?: string } };
+  if (r.kind !== 'Deployment' || spec.replicas !== 1 || spec.strategy?.type !== 'Recreate')
+    throw new Error(`${f.where}: not a one-replica Deployment with strategy Recreate`);
 };
 
 function containerOf(r: Resource, f: Finding): k8s.Container {

@@ -33,6 +33,7 @@ describe('production: the objects', () => {
       'NetworkPolicy/mysql-backup',
       'NetworkPolicy/mysql-restore-drill',
       'NetworkPolicy/mysql-volume-snapshot',
+      'NetworkPolicy/mysql-binlog-archiver',
       'NetworkPolicy/mysql-switchover',
       'ConfigMap/mysql-primary',
       'Job/mysql-switchover',
@@ -40,6 +41,8 @@ describe('production: the objects', () => {
       'ServiceAccount/mysql-backup',
       'CronJob/mysql-backup',
       'CronJob/mysql-restore-drill',
+      'PodDisruptionBudget/mysql-binlog-archiver',
+      'Deployment/mysql-binlog-archiver',
       'ServiceAccount/mysql-volume-snapshot',
       'Role/mysql-volume-snapshot',
       'RoleBinding/mysql-volume-snapshot',
@@ -312,7 +315,7 @@ describe('production: zones and disruption', () => {
     ]);
   });
   test('a PodDisruptionBudget lets drains take one pod at a time', () => {
-    expect(only(objects, 'PodDisruptionBudget').spec).toEqual({
+    expect(only(objects, 'PodDisruptionBudget', 'mysql').spec).toEqual({
       maxUnavailable: 1,
       selector: { matchLabels: { app: 'mysql' } },
       unhealthyPodEvictionPolicy: 'AlwaysAllow',
@@ -388,6 +391,10 @@ describe('production: network', () => {
           { protocol: 'TCP', port: 3306 },
           { protocol: 'TCP', port: 3307 },
         ],
+      },
+      {
+        from: [{ podSelector: { matchLabels: { app: 'mysql-binlog-archiver' } } }],
+        ports: [{ protocol: 'TCP', port: 3306 }],
       },
       {
         from: [{ podSelector: { matchLabels: { app: 'mysql-volume-snapshot' } } }],

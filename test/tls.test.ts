@@ -156,7 +156,11 @@ describe('tls: the pod', () => {
     expect(cm.data['tls.cnf']).toContain(`ssl_cert=${TLS_PATHS.server}/tls.crt`);
     expect(cm.data['tls.cnf']).toContain(`ssl_key=${TLS_PATHS.server}/tls.key`);
     expect(cm.data['tls.cnf']).toMatch(/^require_secure_transport=ON$/m);
-    expect(container(pod, 'init-mysql').env).toContainEqual({ name: 'EXTRA_CNF', value: 'tls.cnf' });
+    // binlog.cnf: the binlog retention of backup.pitr (test/backup.test.ts).
+    expect(container(pod, 'init-mysql').env).toContainEqual({
+      name: 'EXTRA_CNF',
+      value: 'tls.cnf binlog.cnf',
+    });
     expect(mounts('mysql')[0].mountPath).toBe(TLS_PATHS.server);
   });
 

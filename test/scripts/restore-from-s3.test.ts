@@ -2,7 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { backupScriptPath } from '../../charts/backup-chart';
-import { fakeAws, writeFile } from '../support/fake-s3';
+import { fakeAws, fakeAwsObjects, writeFile } from '../support/fake-s3';
 import { callsOf, ls, ScriptSandbox } from '../support/script-runner';
 
 const SCRIPT = backupScriptPath('restore-from-s3');
@@ -204,5 +204,170 @@ describe('restore-from-s3.sh', () => {
     const r = box.run(SCRIPT, { ...env, PATH: path.join(box.root, 'bin'), CONTAINER_IMAGE: 'img:1' });
     expect(r.status).toBe(127);
     expect(r.stderr).toContain('restore-from-s3: jq not found in image img:1');
+  });
+});
+
+describe('restore-from-s3.sh with RESTORE_TO_TIME (point in time)', () => {
+  const UUID_A = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+  const UUID_B = '4f22fb58-82db-22f2-af44-d91bb953a673';
+  let box: ScriptSandbox;
+  let store: string;
+  let target: string;
+  let env: Record<string, string>;
+  const at = (iso: string) => new Date(iso);
+  /** An archived binlog: its "events" are mysqlbinlog-style header lines at the given times. */
+  const putBinlog = (uuid: string, name: string, uploaded: string, eventTimes: string[], sha?: string) => {
+    const key = path.join(store, 'bk/prod/mysql/binlogs', uuid, name);
+    fs.mkdirSync(path.dirname(key), { recursive: true });
+    const body = eventTimes.map((t) => `#${t} server id 100  end_log_pos 1 CRC32 0x0 Query\n`).join('');
+    fs.writeFileSync(key, body);
+    fs.writeFileSync(
+      `${key}.meta`,
+      `sha256=${sha ?? crypto.createHash('sha256').update(body).digest('hex')}\n`,
+    );
+    fs.utimesSync(key, at(uploaded), at(uploaded));
+  };
+  beforeEach(() => {
+    box = new ScriptSandbox();
+    store = fakeAwsObjects(box);
+    target = box.dir('data');
+    const src = box.dir('src');
+    writeFile(box, 'src/ibdata1', 'innodb');
+    const dir = path.join(store, 'bk/prod/mysql/base/20250101T021700Z');
+    fs.mkdirSync(dir, { recursive: true });
+    const object = path.join(dir, 'backup.xbstream');
+    require('child_process').execFileSync('tar', ['-C', src, '-cf', object, '.']);
+    const data = fs.readFileSync(object);
+    fs.writeFileSync(
+      path.join(dir, 'manifest.json'),
+      JSON.stringify({
+        format: 'mysql-physical-backup/v1',
+        startedAt: '2025-01-01T02:17:00Z',
+        finishedAt: '2025-01-01T02:18:00Z',
+        object: `${FOLDER}/backup.xbstream`,
+        size: data.length,
+        sha256: crypto.createHash('sha256').update(data).digest('hex'),
+        source: { pod: 'mysql-2', role: 'replica', secondsBehindSource: 60 },
+        binlog: { file: 'binlog.000003', position: 157, gtidSet: `${UUID_A}:1-77` },
+      }),
+    );
+    // Closed before the backup started (less the lag and the slack): skipped. The others: replayed in order.
+    putBinlog(UUID_A, 'binlog.000001', '2025-01-01T01:00:00Z', ['250101 00:30:00', '250101 01:00:00']);
+    putBinlog(UUID_A, 'binlog.000002', '2025-01-01T02:10:00Z', ['250101 01:00:00', '250101 02:10:00']);
+    putBinlog(UUID_A, 'binlog.000003', '2025-01-01T03:00:00Z', ['250101 02:10:00', '250101 03:00:00']);
+    putBinlog(UUID_B, 'binlog.000001', '2025-01-01T04:00:00Z', ['250101 03:00:05', '250101  4:00:00']);
+    box.fake('xbstream', '[[ $1 == -x && $2 == -C ]] || exit 64; tar -C "$3" -xf "$FAKE_STDIN"');
+    box.fake('xtrabackup', 'touch "${2#--target-dir=}/prepared"');
+    // Decodes by printing the files; with --stop-datetime, also the options it got (the replay's header).
+    box.fake(
+      'mysqlbinlog',
+      `opts=(); files=(); for a in "$@"; do [[ $a == --* ]] && opts+=("$a") || files+=("$a"); done
+((\${#opts[@]} == 0)) || echo "-- options: \${opts[*]}"
+for f in "\${files[@]}"; do echo "-- file \${f##*/}"; cat "$f"; done`,
+    );
+    env = {
+      TARGET_DIR: target,
+      RESTORE_FROM: FOLDER,
+      WORK_DIR: box.dir('tmp'),
+      RESTORE_TO_TIME: '2025-01-01 03:30:00',
+      BINLOG_URI: 's3://bk/prod/mysql/binlogs',
+    };
+  });
+  afterEach(() => box.cleanup());
+
+  test('downloads the binlogs uploaded since the backup (less lag and slack), verified, and decodes them up to the time, excluding the backup GTID set', () => {
+    const r = box.run(SCRIPT, env);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const sql = fs.readFileSync(path.join(target, '.restore-pitr.sql'), 'utf8');
+    expect(sql.split('\n')[0]).toBe(
+      `-- options: --exclude-gtids=${UUID_A}:1-77 --stop-datetime=2025-01-01 03:30:00`,
+    );
+    // Server A's files in name order, then server B's (first archived later); binlog.000001 of A skipped.
+    expect(sql.match(/^-- file .*$/gm)).toEqual([
+      '-- file 0001-binlog.000002',
+      '-- file 0002-binlog.000003',
+      '-- file 0003-binlog.000001',
+    ]);
+    expect(fs.readFileSync(path.join(target, '.restore-to-time'), 'utf8')).toBe('2025-01-01 03:30:00\n');
+    // The downloaded files are gone; the decoded SQL and the time stay for restore-mysqld.
+    expect(ls(target)).toEqual([
+      '.restore-manifest.json',
+      '.restore-pending',
+      '.restore-pitr.sql',
+      '.restore-to-time',
+      'ibdata1',
+      'prepared',
+    ]);
+    expect(r.stdout).toContain('downloaded 3 archived binary log(s) uploaded since 2025-01-01T02:06:00Z');
+    expect(r.stdout).toContain('the archive reaches 2025-01-01 4:00:00 UTC');
+  });
+
+  test('fails if the time is before the backup finished, downloading nothing', () => {
+    const r = box.run(SCRIPT, { ...env, RESTORE_TO_TIME: '2025-01-01 02:17:59' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      `restore.toTime 2025-01-01 02:17:59 UTC is before backup ${FOLDER} finished (2025-01-01T02:18:00Z): choose an older backup (restore.from) or a later time`,
+    );
+    expect(callsOf(r.calls, 'aws')).toHaveLength(1);
+    expect(ls(target)).toEqual([]);
+  });
+
+  test('fails, clearing the directory, if the time is after the last archived event', () => {
+    const r = box.run(SCRIPT, { ...env, RESTORE_TO_TIME: '2025-01-01 04:00:01' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      'restore.toTime 2025-01-01 04:00:01 UTC is after the last archived event (2025-01-01 4:00:00 UTC): the archive does not reach it',
+    );
+    expect(ls(target)).toEqual(['.restore-incomplete']);
+  });
+
+  test('fails if the archiver recorded a gap after the backup', () => {
+    const gap = path.join(store, 'bk/prod/mysql/binlogs', UUID_A, 'gap-after-binlog.000002.json');
+    fs.writeFileSync(gap, '{}');
+    fs.utimesSync(gap, at('2025-01-01T03:10:00Z'), at('2025-01-01T03:10:00Z'));
+    const r = box.run(SCRIPT, env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('the binlog archive has a gap after binlog.000002');
+    expect(ls(target)).toEqual(['.restore-incomplete']);
+  });
+
+  test('fails if an archived binlog does not match its sha256', () => {
+    putBinlog(UUID_A, 'binlog.000003', '2025-01-01T03:00:00Z', ['250101 03:00:00'], '0'.repeat(64));
+    const r = box.run(SCRIPT, env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /binlogs\/3e11.*\/binlog\.000003 is corrupted: sha256 [0-9a-f]{64}, its metadata says 0{64}/,
+    );
+  });
+
+  test('fails if nothing was archived after the backup', () => {
+    fs.rmSync(path.join(store, 'bk/prod/mysql/binlogs'), { recursive: true });
+    const r = box.run(SCRIPT, env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('no archived binary logs under s3://bk/prod/mysql/binlogs/ after backup');
+  });
+
+  test('fails on a RESTORE_TO_TIME that is not "YYYY-MM-DD HH:MM:SS", or without BINLOG_URI', () => {
+    const r = box.run(SCRIPT, { ...env, RESTORE_TO_TIME: '2025-01-01T03:30:00Z' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      'RESTORE_TO_TIME must be a UTC time "YYYY-MM-DD HH:MM:SS", got \'2025-01-01T03:30:00Z\'',
+    );
+    const { BINLOG_URI: _, ...noUri } = env;
+    const r2 = box.run(SCRIPT, noUri);
+    expect(r2.status).toBe(1);
+    expect(r2.stderr).toContain('BINLOG_URI must be s3://bucket/prefix/binlogs with RESTORE_TO_TIME');
+    expect(r.calls).toEqual([]);
+  });
+
+  test('fails if the backup has no GTID set', () => {
+    const m = path.join(store, 'bk/prod/mysql/base/20250101T021700Z/manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(m, 'utf8'));
+    manifest.binlog.gtidSet = '';
+    fs.writeFileSync(m, JSON.stringify(manifest));
+    const r = box.run(SCRIPT, env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('has no GTID set in its manifest: binary logs cannot be replayed onto it');
   });
 });

@@ -36,6 +36,8 @@ describe('restore-mysqld.sh', () => {
       `args="$*"
 if [[ $args == *"-e SELECT @@GLOBAL.version"* ]]; then echo 8.4.3
 elif [[ $args == *"-e RESET REPLICA ALL"* ]]; then [[ ! -f "${box.root}/reset-fails" ]]
+elif [[ $args == *"-e SELECT @@GLOBAL.gtid_executed"* ]]; then cat "${box.root}/gtid" 2>/dev/null || echo 'u:1-77'
+elif grep -q '^-- replay' "$FAKE_STDIN"; then [[ ! -f "${box.root}/replay-fails" ]] && echo 'u:1-90' >"${box.root}/gtid"
 elif [[ $args == *information_schema.TABLES* ]]; then grep '^table' "${box.root}/check-output" | cut -f2
 else cat "${box.root}/check-output"; fi`,
     );
@@ -65,6 +67,35 @@ else cat "${box.root}/check-output"; fi`,
     expect(ls(data)).toEqual(['.restored-from']);
     expect(fs.readFileSync(path.join(data, '.restored-from'), 'utf8')).toBe(`${FOLDER}\n`);
     expect(fs.readdirSync(env.WORK_DIR)).toEqual([]);
+  });
+
+  test('finish with a point in time: replays .restore-pitr.sql after RESET REPLICA ALL, then marks the restore done', () => {
+    writeFile(box, 'data/.restore-pitr.sql', '-- replay\nBINLOG ...;\n');
+    writeFile(box, 'data/.restore-to-time', '2025-01-01 03:30:00\n');
+    const r = box.run(SCRIPT, { ...env, ACTION: 'finish' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const mysql = callsOf(r.calls, 'mysql');
+    expect(mysql.map((c) => c.args.slice(-2).join(' ')).slice(1, 3)).toEqual([
+      '-e RESET REPLICA ALL',
+      '-e SELECT @@GLOBAL.gtid_executed',
+    ]);
+    expect(mysql.find((c) => c.stdin.startsWith('-- replay'))?.stdin).toBe('-- replay\nBINLOG ...;\n');
+    expect(r.stdout).toContain(
+      'replaying the archived binary logs up to 2025-01-01 03:30:00 UTC onto the backup (gtid_executed u:1-77)',
+    );
+    expect(r.stdout).toContain('replayed: gtid_executed u:1-90');
+    expect(r.stdout).toContain(`is restored from ${FOLDER} to 2025-01-01 03:30:00 UTC`);
+    expect(ls(data)).toEqual(['.restore-to-time', '.restored-from']);
+  });
+
+  test('finish with a point in time: a failed replay keeps the restore pending and the SQL (retried on the next start)', () => {
+    writeFile(box, 'data/.restore-pitr.sql', '-- replay\n');
+    writeFile(box, 'replay-fails', '');
+    const r = box.run(SCRIPT, { ...env, ACTION: 'finish' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('replaying the archived binary logs failed');
+    expect(ls(data)).toEqual(['.restore-pending', '.restore-pitr.sql']);
   });
 
   test('finish: nothing pending, nothing to do (every pod start after the restore, and every replica)', () => {

@@ -76,3 +76,53 @@ export function writeFile(box: ScriptSandbox, rel: string, data: string | Buffer
   fs.writeFileSync(file, data);
   return file;
 }
+
+/**
+ * A fuller fake `aws` for the binlog archiver and point-in-time restore: objects as files under
+ * `<sandbox>/s3/<bucket>/<key>`, user metadata beside them in `<key>.meta` (`--metadata k=v`), LastModified
+ * from the file's mtime. Subcommands: s3 cp (file or - to s3://, s3:// to file or -), s3api head-object
+ * (--query ContentLength | Metadata.sha256, or the JSON), s3api list-objects-v2 (--query 'Contents[].Key' or
+ * 'Contents[].[Key, LastModified]', text output, "None" when empty). `<store>/.fail-<n>` fails the n-th upload.
+ */
+export function fakeAwsObjects(box: ScriptSandbox): string {
+  const store = box.dir('s3');
+  box.fake(
+    'aws',
+    `store="${store}"
+[[ \${1-} == --endpoint-url ]] && shift 2
+obj() { local u=\${1#s3://}; echo "$store/$u"; }
+opt() { local name=$1; shift; while (($#)); do [[ $1 == "$name" ]] && { echo "$2"; return; }; shift; done; }
+case "$1 $2" in
+  "s3 cp")
+    src=$3 dst=$4
+    if [[ $dst == s3://* ]]; then
+      n=$(( $(cat "$store/.uploads" 2>/dev/null || echo 0) + 1 )); echo $n >"$store/.uploads"
+      [[ -f "$store/.fail-$n" ]] && { echo "upload failed: simulated" >&2; exit 1; }
+      f=$(obj "$dst"); mkdir -p "$(dirname "$f")"
+      if [[ $src == - ]]; then cp "$FAKE_STDIN" "$f"; else cp "$src" "$f"; fi
+      meta=$(opt --metadata "$@"); [[ -z $meta ]] || echo "$meta" >"$f.meta"
+      [[ -f "$store/.corrupt-after-upload" ]] && printf 'x' >>"$f"
+      exit 0
+    fi
+    f=$(obj "$src"); [[ -f $f ]] || { echo "download failed: (404) Not Found" >&2; exit 1; }
+    if [[ $dst == - ]]; then cat "$f"; else cp "$f" "$dst"; fi ;;
+  "s3api head-object")
+    f="$store/$(opt --bucket "$@")/$(opt --key "$@")"; [[ -f $f ]] || { echo "(404) Not Found" >&2; exit 254; }
+    size=$(stat -c %s "$f"); sha=$(sed -n 's/^sha256=//p' "$f.meta" 2>/dev/null)
+    case $(opt --query "$@") in
+      ContentLength) echo "$size" ;;
+      Metadata.sha256) echo "\${sha:-None}" ;;
+      *) printf '{"ContentLength": %s, "Metadata": {%s}}\\n' "$size" "\${sha:+\\"sha256\\": \\"$sha\\"}" ;;
+    esac ;;
+  "s3api list-objects-v2")
+    dir="$store/$(opt --bucket "$@")"; prefix=$(opt --prefix "$@"); q=$(opt --query "$@")
+    keys=$(cd "$dir" 2>/dev/null && find . -type f -path "./$prefix*" ! -name '*.meta' | sed 's|^\\./||' | sort)
+    [[ -n $keys ]] || { echo None; exit 0; }
+    if [[ $q == 'Contents[].Key' ]]; then paste -sd '\\t' <<<"$keys"; else
+      while read -r k; do printf '%s\\t%s\\n' "$k" "$(date -u -d "@$(stat -c %Y "$dir/$k")" +%Y-%m-%dT%H:%M:%S.000Z)"; done <<<"$keys"
+    fi ;;
+  *) echo "fake aws: unexpected $*" >&2; exit 2 ;;
+esac`,
+  );
+  return store;
+}

@@ -38,6 +38,7 @@ const KINDS: Record<string, [string, string]> = {
   'apps/v1/StatefulSet': ['kubernetes-models/apps/v1/StatefulSet', 'V1StatefulSet'],
   'batch/v1/CronJob': ['kubernetes-models/batch/v1/CronJob', 'V1CronJob'],
   'batch/v1/Job': ['kubernetes-models/batch/v1/Job', 'V1Job'],
+  'apps/v1/Deployment': ['kubernetes-models/apps/v1/Deployment', 'V1Deployment'],
   'rbac.authorization.k8s.io/v1/Role': ['kubernetes-models/rbac.authorization.k8s.io/v1/Role', 'V1Role'],
   'rbac.authorization.k8s.io/v1/RoleBinding': [
     'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding',

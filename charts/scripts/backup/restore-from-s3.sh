@@ -16,17 +16,29 @@
 # 4. Drop auto.cnf (the restored server gets its own server_uuid), keep the manifest and the backup's
 #    xtrabackup_binlog_info as .restore-manifest.json and .restore-binlog-info, and write .restore-pending
 #    (the backup folder) for restore-mysqld, which finishes the restore on a running mysqld.
+# 5. Point in time (RESTORE_TO_TIME set): refuse a time before the backup finished. Download the archived
+#    binary logs (<prefix>/binlogs/<server_uuid>/, written by binlog-archiver) that may hold transactions the
+#    backup lacks: every file uploaded after the backup started, less the source replica's lag and
+#    PITR_SLACK_SECONDS (earlier files hold only what the backup has), each checked against its sha256
+#    metadata. Refuse if a gap marker of the archiver lies in that range, or if the time is after the last
+#    archived event (the archive does not reach it yet). Decode them with `mysqlbinlog --exclude-gtids=<the
+#    backup's GTID set> --stop-datetime=<time>` into .restore-pitr.sql, which restore-mysqld applies.
+#    Event times are those the binary log records (when each statement started on the primary), in UTC.
 #
 # Environment:
 #   TARGET_DIR       required, the directory to restore into (the data directory)
 #   RESTORE_FROM     required, s3://bucket/prefix/base/<id> or `latest`
 #   BACKUP_URI       s3://bucket/prefix, required for RESTORE_FROM=latest
 #   POD_NAME         when set, only ordinal 0 of <name>-<ordinal> restores; others exit 0
+#   RESTORE_TO_TIME  optional, "YYYY-MM-DD HH:MM:SS" (UTC): replay the archived binlogs up to (not including)
+#                    this second
+#   BINLOG_URI       s3://bucket/prefix/binlogs, required with RESTORE_TO_TIME
+#   PITR_SLACK_SECONDS  extra look-back when choosing binlog files (default 600)
 #   S3_ENDPOINT_URL  another S3 endpoint; default: the CLI's
 #   WORK_DIR         scratch space for the checksum pipes (default /tmp)
 #   CONTAINER_IMAGE  the container's image, named when a tool is missing
 # Tools (percona/percona-xtrabackup 8.4 image): aws, jq, xbstream, xtrabackup, sha256sum, mkfifo, mktemp,
-# tee, wc, find, grep, tr, cut, sort, tail.
+# tee, wc, find, grep, tr, cut, sort, tail, mkdir, mv, rm, touch, date, sed, mysqlbinlog.
 set -euo pipefail
 
 log() { echo "restore-from-s3: $*"; }
@@ -34,7 +46,7 @@ fail() {
   echo "restore-from-s3: FAILED: $*" >&2
   exit 1
 }
-for tool in aws jq xbstream xtrabackup sha256sum mkfifo mktemp tee wc find grep tr cut sort tail mkdir mv rm touch; do
+for tool in aws jq xbstream xtrabackup sha256sum mkfifo mktemp tee wc find grep tr cut sort tail mkdir mv rm touch date sed mysqlbinlog; do
   command -v "$tool" >/dev/null || {
     echo "restore-from-s3: $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Restore\")" >&2
     exit 127
@@ -44,6 +56,22 @@ done
 : "${TARGET_DIR:?TARGET_DIR must be the directory to restore into}"
 : "${RESTORE_FROM:?RESTORE_FROM must be s3://bucket/prefix/base/<id> or latest}"
 WORK_DIR=${WORK_DIR:-/tmp}
+PITR_SLACK_SECONDS=${PITR_SLACK_SECONDS:-600}
+# mysqlbinlog prints and reads event times in the local time zone: UTC, as RESTORE_TO_TIME is.
+export TZ=UTC
+to_epoch=""
+if [[ -n ${RESTORE_TO_TIME:-} ]]; then
+  if ! [[ $RESTORE_TO_TIME =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9]{2}:[0-9]{2}:[0-9]{2}$ ]] ||
+    ! to_epoch=$(date -u -d "$RESTORE_TO_TIME" +%s 2>/dev/null); then
+    fail "RESTORE_TO_TIME must be a UTC time \"YYYY-MM-DD HH:MM:SS\", got '$RESTORE_TO_TIME'"
+  fi
+  : "${BINLOG_URI:?BINLOG_URI must be s3://bucket/prefix/binlogs with RESTORE_TO_TIME}"
+  [[ $BINLOG_URI =~ ^s3://([a-z0-9][a-z0-9.-]*[a-z0-9])/(.+[^/])$ ]] ||
+    fail "BINLOG_URI must be s3://bucket/prefix without a trailing slash, got '$BINLOG_URI'"
+  binlog_bucket=${BASH_REMATCH[1]}
+  binlog_prefix=${BASH_REMATCH[2]}
+  [[ $PITR_SLACK_SECONDS =~ ^[0-9]+$ ]] || fail "PITR_SLACK_SECONDS must be a number, got '$PITR_SLACK_SECONDS'"
+fi
 
 if [[ -n ${POD_NAME:-} ]]; then
   [[ $POD_NAME =~ -([0-9]+)$ ]] || fail "cannot read an ordinal from pod name '$POD_NAME' (expected <name>-<number>)"
@@ -112,6 +140,19 @@ object=$(jq -r '.object' <<<"$manifest")
 expected_size=$(jq -r '.size' <<<"$manifest")
 expected_sha256=$(jq -r '.sha256' <<<"$manifest")
 [[ $object == "$source/backup.xbstream" ]] || fail "$source/manifest.json names another object: $object"
+if [[ -n $to_epoch ]]; then
+  finished_at=$(jq -r '.finishedAt' <<<"$manifest")
+  gtid_set=$(jq -r '.binlog.gtidSet // ""' <<<"$manifest")
+  finished_epoch=$(date -u -d "$finished_at" +%s) || fail "$source/manifest.json: unreadable finishedAt '$finished_at'"
+  if ((to_epoch < finished_epoch)); then
+    rm -f .restore-incomplete
+    fail "restore.toTime $RESTORE_TO_TIME UTC is before backup $source finished ($finished_at): choose an older backup (restore.from) or a later time"
+  fi
+  if [[ -z $gtid_set ]]; then
+    rm -f .restore-incomplete
+    fail "backup $source has no GTID set in its manifest: binary logs cannot be replayed onto it"
+  fi
+fi
 log "fetching $object ($expected_size bytes, sha256 $expected_sha256; backup of $(jq -r '.source.pod + " (" + .source.role + ")"' <<<"$manifest") finished $(jq -r '.finishedAt' <<<"$manifest"))"
 
 work=$(mktemp -d "$WORK_DIR/restore.XXXXXX")
@@ -148,6 +189,82 @@ xtrabackup --prepare --target-dir="$TARGET_DIR" || {
   clear_target
   fail "xtrabackup --prepare failed on $object"
 }
+
+# 5. Point in time: the archived binary logs after the backup, decoded up to RESTORE_TO_TIME.
+if [[ -n $to_epoch ]]; then
+  started_epoch=$(date -u -d "$(jq -r '.startedAt' <<<"$manifest")" +%s)
+  lag=$(jq -r '.source.secondsBehindSource // 0' <<<"$manifest")
+  from_epoch=$((started_epoch - lag - PITR_SLACK_SECONDS))
+  listing=$(aws_s3 s3api list-objects-v2 --bucket "$binlog_bucket" --prefix "$binlog_prefix/" \
+    --query 'Contents[].[Key, LastModified]' --output text) || {
+    clear_target
+    fail "cannot list s3://$binlog_bucket/$binlog_prefix/"
+  }
+  # "<epoch of the server's first selected file> <epoch> <key>", one per selected file; gap markers apart.
+  selected=()
+  while IFS=$'\t' read -r key modified; do
+    [[ -n $key && $key != None ]] || continue
+    m=$(date -u -d "$modified" +%s) || continue
+    ((m >= from_epoch)) || continue
+    name=${key##*/}
+    if [[ $name =~ ^gap-after-(.+)\.json$ ]]; then
+      clear_target
+      fail "the binlog archive has a gap after ${BASH_REMATCH[1]} (s3://$binlog_bucket/$key, recorded $modified): it cannot replay past backup $source; restore without restore.toTime, or from a backup taken after the gap"
+    fi
+    [[ $name =~ ^[^.].*\.[0-9]+$ ]] && selected+=("$m ${key%/*} $key")
+  done <<<"$listing"
+  if ((${#selected[@]} == 0)); then
+    clear_target
+    fail "no archived binary logs under s3://$binlog_bucket/$binlog_prefix/ after backup $source: is the binlog archiver running (README \"Backups\")?"
+  fi
+  # Servers (folders) in the order they were first archived, each one's files in name order.
+  declare -A first=()
+  for e in "${selected[@]}"; do
+    read -r m folder _ <<<"$e"
+    [[ -n ${first[$folder]:-} ]] && ((first[$folder] <= m)) || first[$folder]=$m
+  done
+  mapfile -t ordered < <(for e in "${selected[@]}"; do
+    read -r _ folder key <<<"$e"
+    printf '%s %s %s\n' "${first[$folder]}" "$folder" "$key"
+  done | sort -k1,1n -k2,2 -k3,3 | cut -d' ' -f3)
+  mkdir -p .restore-binlogs
+  files=()
+  n=0
+  for key in "${ordered[@]}"; do
+    n=$((n + 1))
+    local_file=".restore-binlogs/$(printf '%04d' "$n")-${key##*/}"
+    if ! expected=$(aws_s3 s3api head-object --bucket "$binlog_bucket" --key "$key" --query 'Metadata.sha256' --output text) ||
+      ! aws_s3 s3 cp "s3://$binlog_bucket/$key" "$local_file" --only-show-errors; then
+      clear_target
+      fail "downloading s3://$binlog_bucket/$key failed"
+    fi
+    got=$(sha256sum "$local_file" | cut -d' ' -f1)
+    if [[ $got != "$expected" ]]; then
+      clear_target
+      fail "s3://$binlog_bucket/$key is corrupted: sha256 $got, its metadata says $expected"
+    fi
+    files+=("$local_file")
+  done
+  log "downloaded ${#files[@]} archived binary log(s) uploaded since $(date -u -d "@$from_epoch" +%Y-%m-%dT%H:%M:%SZ): ${ordered[*]##*/}"
+  # The archive reaches the latest event time in it (a closed file ends with its Rotate event).
+  last_event=$(mysqlbinlog "${files[@]}" | sed -n 's/^#\([0-9]\{6\}\) \{1,2\}\([0-9]\{1,2\}:[0-9]\{2\}:[0-9]\{2\}\) server id .*/\1 \2/p' | sort | tail -n 1) || true
+  [[ $last_event =~ ^([0-9]{2})([0-9]{2})([0-9]{2})\ (.*)$ ]] || {
+    clear_target
+    fail "cannot read event times from the archived binary logs (mysqlbinlog failed?)"
+  }
+  last_event="20${BASH_REMATCH[1]}-${BASH_REMATCH[2]}-${BASH_REMATCH[3]} ${BASH_REMATCH[4]}"
+  if ((to_epoch > $(date -u -d "$last_event" +%s))); then
+    clear_target
+    fail "restore.toTime $RESTORE_TO_TIME UTC is after the last archived event ($last_event UTC): the archive does not reach it (yet: the archiver uploads within its RPO); choose an earlier time or wait"
+  fi
+  mysqlbinlog --exclude-gtids="$gtid_set" --stop-datetime="$RESTORE_TO_TIME" "${files[@]}" >.restore-pitr.sql || {
+    clear_target
+    fail "mysqlbinlog could not decode the archived binary logs"
+  }
+  rm -rf .restore-binlogs
+  printf '%s\n' "$RESTORE_TO_TIME" >.restore-to-time
+  log "point in time $RESTORE_TO_TIME UTC: transactions after the backup's GTID set and before that time decoded into .restore-pitr.sql ($(wc -c <.restore-pitr.sql) bytes; the archive reaches $last_event UTC)"
+fi
 
 # 4. Hand over to restore-mysqld.
 rm -f auto.cnf

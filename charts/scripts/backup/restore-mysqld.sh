@@ -6,8 +6,11 @@
 #
 # ACTION=finish (the `restore-mysqld` init container of mysql-0 after restore-from-s3): when
 #   .restore-pending exists, drop the replication configuration the backup carried (a backup taken on a
-#   replica holds that replica's channel: RESET REPLICA ALL), then rename .restore-pending to
-#   .restored-from, so a restart of the pod never restores again. Without .restore-pending: nothing to do.
+#   replica holds that replica's channel: RESET REPLICA ALL); with a point in time (.restore-pitr.sql,
+#   which restore-from-s3 decoded from the archived binary logs), apply it: transactions the backup holds
+#   already are excluded by GTID, and with gtid_mode=ON (conf.d) the server skips any it has executed;
+#   then rename .restore-pending to .restored-from, so a restart of the pod never restores again. A failed
+#   replay leaves .restore-pending: the next start replays again. Without .restore-pending: nothing to do.
 # ACTION=drill (the restore drill's check container): CHECK TABLE and SELECT COUNT(*) on every base table
 #   outside information_schema, performance_schema and sys; print one line per table; exit 1 if mysqld
 #   does not start, any table is not "OK", or fewer than MIN_TABLES tables exist.
@@ -19,7 +22,7 @@
 #   START_TRIES      seconds to wait for mysqld to start, e.g. for crash recovery (default 600)
 #   MIN_TABLES       drill: fewer tables fail the drill (default 1)
 #   CONTAINER_IMAGE  the container's image, named when a tool is missing
-# Tools (mysql:8.4 image): mysqld, mysql, mysqladmin, mktemp, sleep.
+# Tools (mysql:8.4 image): mysqld, mysql, mysqladmin, mktemp, sleep, mv, cat, rm.
 set -euo pipefail
 
 log() { echo "restore-mysqld: $*"; }
@@ -27,7 +30,7 @@ fail() {
   echo "restore-mysqld: FAILED: $*" >&2
   exit 1
 }
-for tool in mysqld mysql mysqladmin mktemp sleep mv; do
+for tool in mysqld mysql mysqladmin mktemp sleep mv cat rm; do
   command -v "$tool" >/dev/null || {
     echo "restore-mysqld: $tool not found in image ${CONTAINER_IMAGE:-unknown} (see README \"Restore\")" >&2
     exit 127
@@ -81,9 +84,18 @@ log "mysqld $(sql -e 'SELECT @@GLOBAL.version' </dev/null) is up"
 
 if [[ $ACTION == finish ]]; then
   sql -e 'RESET REPLICA ALL' </dev/null || fail "RESET REPLICA ALL failed"
+  if [[ -f $DATA_DIR/.restore-pitr.sql ]]; then
+    to_time=$(cat "$DATA_DIR/.restore-to-time" 2>/dev/null || echo '?')
+    before=$(sql -e 'SELECT @@GLOBAL.gtid_executed' </dev/null) || fail "cannot read gtid_executed"
+    log "replaying the archived binary logs up to $to_time UTC onto the backup (gtid_executed $before)"
+    sql <"$DATA_DIR/.restore-pitr.sql" || fail "replaying the archived binary logs failed (mysql's error is above); the pod retries the replay when it restarts"
+    after=$(sql -e 'SELECT @@GLOBAL.gtid_executed' </dev/null) || fail "cannot read gtid_executed"
+    rm -f "$DATA_DIR/.restore-pitr.sql"
+    log "replayed: gtid_executed $after"
+  fi
   stop_mysqld
   mv "$DATA_DIR/.restore-pending" "$DATA_DIR/.restored-from"
-  log "done: replication settings from the backup dropped; $DATA_DIR is restored from $source"
+  log "done: replication settings from the backup dropped; $DATA_DIR is restored from $source$([[ -f $DATA_DIR/.restore-to-time ]] && echo " to $(cat "$DATA_DIR/.restore-to-time") UTC")"
   exit 0
 fi
 

@@ -235,7 +235,8 @@ export class ContainerProcess {
         if (!init) return false;
         try {
           const cmdline = fs.readFileSync(`/proc/${init}/cmdline`, 'utf8');
-          if (cmdline.includes(CONTAINER_INIT)) return false;
+          // Empty while the kernel swaps the process image (an exec in progress, seen under load): not yet.
+          if (cmdline === '' || cmdline.includes(CONTAINER_INIT)) return false;
         } catch {
           return false;
         }

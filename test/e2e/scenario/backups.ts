@@ -16,7 +16,7 @@ import { ClientPod, StatefulSetController } from '../lib/cluster';
 import type { KObject, PodSpec, StatefulSet } from '../lib/manifest';
 import { CertManager } from '../lib/cert-manager';
 import { Manifests } from '../lib/manifest';
-import type { Pod } from '../lib/pod';
+import { Pod } from '../lib/pod';
 import { waitFor } from '../lib/proc';
 import type { S3Server } from '../lib/s3';
 import { S3RVER_KEYS } from '../lib/s3';
@@ -46,6 +46,12 @@ interface CronJob extends KObject {
 
 /** The namespace the restored stack goes to. */
 export const RESTORE_NAMESPACE = 'mysql-restore';
+/** The namespace of the stack restored to a point in time. */
+export const PITR_NAMESPACE = 'mysql-pitr';
+
+interface Deployment extends KObject {
+  spec: { template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec } };
+}
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 /**
@@ -304,7 +310,156 @@ export function backupSteps(w: BackupContext): Step[] {
         return `good backup: ${good.pod.name} Succeeded: ${passed.replace(/^restore-mysqld: /, '')}; per table: ${perTable.replace(/restore-mysqld: /g, '')}; corrupted newer copy (${newerId}, 64 bytes flipped at offset ${at}): ${bad.pod.name} Failed: ${why.replace(/^restore-from-s3: /, '')}`;
       },
     },
+    {
+      id: 'pitr-restore',
+      title: `the binlog archiver streams the primary's binary logs to S3; a stack restored in ${PITR_NAMESPACE} from the backup with restore.toTime holds the rows written before that time and none after`,
+      run: async () => {
+        if (!folder) throw new Error('no backup from backup-to-s3');
+        // The archiver Deployment's pod, with its RPO settings shortened for the run (rotation 300 s -> 2 s).
+        const deployment = w.manifests.get<Deployment>('Deployment', `${sts.name}-binlog-archiver`);
+        const template = withAwsEmulation(deployment.spec.template, s3.endpoint);
+        for (const c of template.spec.containers)
+          for (const e of c.env ?? []) {
+            if (e.name === 'ROTATE_SECONDS') e.value = '2';
+            if (e.name === 'UPLOAD_INTERVAL_SECONDS') e.value = '1';
+          }
+        const archiverPod = new Pod(cluster.ctx, {
+          name: `${deployment.metadata.name}-${crypto.randomBytes(4).toString('hex')}`,
+          namespace: sts.namespace,
+          labels: template.metadata?.labels ?? {},
+          spec: template.spec,
+          claims: {},
+          manifests: cluster.manifestsOf(sts.namespace),
+        });
+        const archiverLog = () => archiverPod.logs('binlog-archiver');
+        const binlogPrefix = `${prefix}/binlogs/`;
+        let restored: StatefulSetController | undefined;
+        try {
+          await cluster.startPod(archiverPod);
+          // Rows on distinct seconds: before T, then T, then after it.
+          await sql(host(0), 'CREATE TABLE test.pitr_rows (id INT PRIMARY KEY, note VARCHAR(100));');
+          await sql(
+            host(0),
+            "INSERT INTO test.pitr_rows VALUES (1, 'before'), (2, 'before'), (3, 'before');",
+          );
+          const t = Math.ceil((Date.now() + 1) / 1000) * 1000;
+          await sleepUntil(t + 1100);
+          const logBefore = archiverLog().length;
+          await sql(host(0), "INSERT INTO test.pitr_rows VALUES (4, 'after'), (5, 'after');");
+          const toTime = new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+          // A rotation after the later rows closed the file that holds them, and it was uploaded.
+          await waitFor(
+            'the archiver to rotate and upload the binary log holding the later rows',
+            60_000,
+            async () =>
+              /rotated [^\n]*\n(?:[^\n]*\n)*?[^\n]*archived binlog\./.test(archiverLog().slice(logBefore)),
+            500,
+          );
+          const archived = s3.keys(bucket, binlogPrefix);
+          if (!archiverPod.ready) throw new Error(`the archiver is not Ready: ${archiverLog().slice(-400)}`);
+          const stream = lastLine(archiverLog(), /archiving the binary logs of/).replace(
+            /^binlog-archiver: /,
+            '',
+          );
+
+          // The restored stack: one pod, mysql-0 seeded from the backup and replayed up to T.
+          const manifests = synthRestoredStack(w, folder, w.runDir, {
+            namespace: PITR_NAMESPACE,
+            replicas: 1,
+            toTime,
+          });
+          cluster.addNamespace(PITR_NAMESPACE, manifests);
+          const rsts = manifests.statefulSet();
+          const emulated = withAwsEmulation(rsts.spec.template, s3.endpoint);
+          restored = new StatefulSetController(cluster, {
+            ...rsts,
+            spec: { ...rsts.spec, template: emulated },
+          } as StatefulSet);
+          const t0 = Date.now();
+          await restored.reconcile(240_000);
+          const secs = ((Date.now() - t0) / 1000).toFixed(1);
+          const client = new ClientPod(cluster, w.adapter.clientImage, w.adapter.clientEnv, PITR_NAMESPACE);
+          let rows = '';
+          let backupRows = '';
+          try {
+            const rh = stepHelpers({ ...w, sts: restored, client });
+            rows = await rh.sql(rh.host(0), 'SELECT GROUP_CONCAT(id ORDER BY id) FROM test.pitr_rows');
+            backupRows = await rh.sql(rh.host(0), 'SELECT COUNT(*) FROM test.backup_rows');
+          } finally {
+            await client.delete();
+          }
+          const p0 = restored.pod(0);
+          const fetchLog = p0.logs('restore-from-s3');
+          const finishLog = p0.logs('restore-mysqld');
+          if (rows !== '1,2,3' || backupRows !== '200')
+            throw new Error(
+              `restored to ${toTime}: test.pitr_rows ids [${rows}] (want 1,2,3: the rows before T, none of 4,5 after it), test.backup_rows ${backupRows} rows; restore-from-s3: ${lastLine(fetchLog, /point in time|FAILED/)}; restore-mysqld: ${lastLine(finishLog, /replayed|FAILED/)}`,
+            );
+          if (
+            !/decoded into \.restore-pitr\.sql/.test(fetchLog) ||
+            !/replayed: gtid_executed/.test(finishLog)
+          )
+            throw new Error(`restore logs: ${fetchLog.slice(-600)} | ${finishLog.slice(-400)}`);
+
+          // Refused: a time before the backup finished (restore-from-s3 alone, on an empty claim).
+          const manifest = JSON.parse(
+            fs.readFileSync(
+              s3.objectFile(bucket, `${folder.replace(`s3://${bucket}/`, '')}/manifest.json`),
+              'utf8',
+            ),
+          );
+          const early = new Date(Date.parse(manifest.finishedAt) - 60_000)
+            .toISOString()
+            .replace('T', ' ')
+            .slice(0, 19);
+          const fetch = JSON.parse(
+            JSON.stringify(emulated.spec.initContainers!.find((c) => c.name === 'restore-from-s3')!),
+          ) as (typeof emulated.spec.containers)[number];
+          for (const e of fetch.env ?? []) if (e.name === 'RESTORE_TO_TIME') e.value = early;
+          const emptyClaim = fs.mkdtempSync(path.join(w.runDir, 'pitr-refusal-'));
+          const refusal = await cluster.runJobPod(
+            'mysql-0',
+            PITR_NAMESPACE,
+            {
+              metadata: { labels: { app: 'pitr-refusal' } },
+              spec: {
+                restartPolicy: 'Never',
+                securityContext: emulated.spec.securityContext,
+                containers: [fetch],
+                volumes: (emulated.spec.volumes ?? []).filter((v) =>
+                  fetch.volumeMounts?.some((m) => m.name === v.name),
+                ),
+              },
+            },
+            60_000,
+            { data: emptyClaim },
+          );
+          const refused = refusal.pod.logs('restore-from-s3');
+          if (refusal.phase !== 'Failed' || !/is before backup .* finished/.test(refused))
+            throw new Error(
+              `restore-from-s3 with toTime ${early} (before the backup): ${refusal.phase}: ${refused}`,
+            );
+          return `archiver: ${stream}; Ready, ${archived.length} objects under ${binlogPrefix} (${archived.map((k) => k.replace(/^.*\//, '')).join(', ')}); rows 1-3 before T=${toTime}, 4-5 after it; restored stack Ready in ${secs}s: ${lastLine(fetchLog, /downloaded/).replace(/^restore-from-s3: /, '')}; ${lastLine(fetchLog, /point in time/).replace(/^restore-from-s3: /, '')}; ${lastLine(finishLog, /replayed/).replace(/^restore-mysqld: /, '')}; test.pitr_rows ids ${rows}, test.backup_rows ${backupRows}; toTime ${early} (before the backup): Failed, "${lastLine(
+            refused,
+            /FAILED/,
+          )
+            .replace(/^restore-from-s3: FAILED: /, '')
+            .slice(0, 140)}…"`;
+        } finally {
+          if (restored)
+            await Promise.all(
+              [...restored.pods.keys()].sort((a, b) => b - a).map((o) => restored!.deletePod(o)),
+            );
+          await cluster.deletePod(archiverPod, 60);
+        }
+      },
+    },
   ];
+}
+
+async function sleepUntil(ms: number): Promise<void> {
+  const wait = ms - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
 async function checksumsVia(
@@ -332,7 +487,12 @@ function bumpId(id: string): string {
  * backup folder, synthesized by the charts into the run directory (its Secret holds the source's passwords: the
  * accounts come from the backup).
  */
-function synthRestoredStack(w: BackupContext, folder: string, runDir: string): Manifests {
+function synthRestoredStack(
+  w: BackupContext,
+  folder: string,
+  runDir: string,
+  o: { namespace: string; replicas: number; toTime?: string } = { namespace: RESTORE_NAMESPACE, replicas: 2 },
+): Manifests {
   const outdir = fs.mkdtempSync(path.join(runDir || os.tmpdir(), 'restored-stack-'));
   const app = new App({
     outdir,
@@ -342,18 +502,18 @@ function synthRestoredStack(w: BackupContext, folder: string, runDir: string): M
   addMysqlStack(app, {
     ...w.config,
     profile: 'restored',
-    namespace: RESTORE_NAMESPACE,
-    replicas: 2,
-    restore: { from: folder },
+    namespace: o.namespace,
+    replicas: o.replicas,
+    restore: { from: folder, ...(o.toTime ? { toTime: o.toTime } : {}) },
     gitops: { ...w.config.gitops, argocd: undefined },
   });
   app.synth();
   const secrets = w.secrets.map((s) => ({
     ...s.object,
-    metadata: { ...s.object.metadata, namespace: RESTORE_NAMESPACE },
+    metadata: { ...s.object.metadata, namespace: o.namespace },
   }));
   const restored = Manifests.loadDir(outdir).withObjects(secrets);
   // cert-manager issues the restored stack's certificates too (its own bootstrap CA in its namespace).
-  const certManager = new CertManager(restored, RESTORE_NAMESPACE, path.join(outdir, 'cert-manager'));
+  const certManager = new CertManager(restored, o.namespace, path.join(outdir, 'cert-manager'));
   return restored.withObjects(certManager.issueAll());
 }

@@ -453,7 +453,21 @@ function applyCheck(
   } else if (main) {
     passes = validate(r.object);
   } else if (check.id === 'pdbMinAvailableGreaterThanHPAMinReplicas') {
-    throw new Error(`${check.id} is written in Go (validator/pdb_hpa_validator.go) and not evaluated here`);
+    // The Go check compares a PDB's minAvailable with the minReplicas of the HorizontalPodAutoscaler whose
+    // scaleTargetRef is this Deployment; without such an HPA it passes. Only that case is evaluated here.
+    const hpa = all.some(
+      (o) =>
+        o.kind === 'HorizontalPodAutoscaler' &&
+        o.namespace === r.namespace &&
+        (o.object as { spec?: { scaleTargetRef?: { kind?: string; name?: string } } }).spec?.scaleTargetRef
+          ?.kind === r.kind &&
+        (o.object as { spec?: { scaleTargetRef?: { name?: string } } }).spec?.scaleTargetRef?.name === r.name,
+    );
+    if (hpa)
+      throw new Error(
+        `${check.id} is written in Go (validator/pdb_hpa_validator.go) and not evaluated here for a Deployment an HPA targets`,
+      );
+    passes = true;
   } else {
     passes = true;
   }

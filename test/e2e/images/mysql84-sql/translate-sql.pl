@@ -281,6 +281,12 @@ for my $stmt (@parts) {
       . "FROM JSON_TABLE(CONCAT('[\"', REPLACE(CONCAT(\@\@GLOBAL.gtid_binlog_state, ',', \@\@GLOBAL.gtid_slave_pos), ',', '\",\"'), '\"]'), "
       . "'\$[*]' COLUMNS (g VARCHAR(64) PATH '\$')) AS t WHERE t.g <> '' GROUP BY d, s) AS x)"
   }gie;
+  # @@GLOBAL.server_uuid: MariaDB has none; the UUID the GTID mapping gives this server (domain gtid_domain_id,
+  # server server_id), so the binlog archiver's S3 folder is named as a MySQL server's would be, one per server.
+  $stmt =~ s{\@\@(?:GLOBAL\.)?server_uuid\b}{
+    note('@@GLOBAL.server_uuid -> the UUID of the GTID mapping (gtid_domain_id, server_id)');
+    "CONCAT(LPAD(LOWER(HEX(\@\@GLOBAL.gtid_domain_id)), 8, '0'), '-e2e0-4db0-8000-', LPAD(LOWER(HEX(\@\@GLOBAL.server_id)), 12, '0'))"
+  }gie;
   cannot($start_line, 'GTID_SUBSET is emulated only with @@GLOBAL.gtid_executed or a literal first, a literal second')
     if $stmt =~ /\bGTID_SUBSET\b/i;
   if ($stmt =~ /^(\s*)SET\s+(?:GLOBAL\s+|\@\@GLOBAL\.)(super_read_only|read_only)\s*=\s*(ON|OFF|1|0|TRUE|FALSE)\s*$/i) {

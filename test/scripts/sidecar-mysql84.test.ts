@@ -433,7 +433,7 @@ esac`,
       expect(r.stdout.match(/sidecar: ready: /g)).toHaveLength(1);
       // each round: the status (whose Source_Host the divergence check asks), its own GTID set, then the
       // source's (as the replication user), the subset check
-      expect(monitorCalls(r.calls).slice(0, 4)).toEqual([
+      expect(monitorCalls(r.calls).slice(0, 5)).toEqual([
         mysqlArgs('--connect-timeout=5', '-E', '-e', 'SHOW REPLICA STATUS'),
         mysqlArgs('-N', '-B', '-e', 'SELECT @@GLOBAL.gtid_executed'),
         [
@@ -449,8 +449,10 @@ esac`,
           'SELECT @@GLOBAL.gtid_executed',
         ],
         mysqlArgs('-N', '-B', '-e', `SELECT GTID_SUBSET('${UUID_A}:1-5', '${UUID_A}:1-9')`),
+        // The verdict's own status, read after the divergence check's queries (fresh, not the round's first).
+        mysqlArgs('--connect-timeout=5', '-E', '-e', 'SHOW REPLICA STATUS'),
       ]);
-      expect(monitorCalls(r.calls)).toHaveLength(12);
+      expect(monitorCalls(r.calls)).toHaveLength(15);
       expectNoSecretLeak(r.calls);
     });
 

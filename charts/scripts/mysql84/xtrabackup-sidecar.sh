@@ -683,6 +683,9 @@ evaluate() {
     verdict=not-ready reason="$(<"$REFUSED_FILE") (source unreachable, still refused)"
     return 0
   fi
+  # The verdict from a status read after the divergence check's queries, not the one before them: a thread
+  # that stopped or restarted meanwhile is reported as it is now.
+  read_replica_status || return 0
   if ((${#status[@]} == 0)); then
     verdict=not-ready reason='replication is not configured (SHOW REPLICA STATUS is empty)'
   elif [[ ${status[Replica_IO_Running]:-} != Yes ]]; then

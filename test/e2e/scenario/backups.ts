@@ -356,7 +356,8 @@ export function backupSteps(w: BackupContext): Step[] {
             500,
           );
           const archived = s3.keys(bucket, binlogPrefix);
-          if (!archiverPod.ready) throw new Error(`the archiver is not Ready: ${archiverLog().slice(-400)}`);
+          // Its readiness probe (every 10 s) has seen a fresh heartbeat.
+          await waitFor('the archiver to be Ready', 30_000, () => archiverPod.ready, 200);
           const stream = lastLine(archiverLog(), /archiving the binary logs of/).replace(
             /^binlog-archiver: /,
             '',

@@ -198,7 +198,13 @@ interface StepResult {
 /** Cleanup hook for signals: the run in progress registers itself here. */
 let abortCurrent: (() => Promise<void>) | undefined;
 
-async function runMode(opts: Options, { profile, mode, family }: Run): Promise<boolean> {
+/** A run's verdict, and the lines that say why it failed (repeated at the end of the whole log). */
+interface RunOutcome {
+  readonly ok: boolean;
+  readonly failures: string[];
+}
+
+async function runMode(opts: Options, { profile, mode, family }: Run): Promise<RunOutcome> {
   const started = Date.now();
   const title = {
     positive: 'walkthrough',
@@ -240,6 +246,7 @@ async function runMode(opts: Options, { profile, mode, family }: Run): Promise<b
   };
   let ok = true;
   let stepCount = -1;
+  const failures: string[] = [];
   try {
     const t0 = Date.now();
     const adapter = adapterFor(profile);
@@ -372,6 +379,7 @@ async function runMode(opts: Options, { profile, mode, family }: Run): Promise<b
   } catch (err) {
     ok = false;
     log(`ERROR: ${(err as Error).stack ?? err}`);
+    failures.push(`ERROR: ${(err as Error).message}`);
   } finally {
     await cleanup();
     abortCurrent = undefined;
@@ -380,10 +388,12 @@ async function runMode(opts: Options, { profile, mode, family }: Run): Promise<b
   if (opts.overrides.length) {
     ok = false;
     log('FAIL: --override-script was used, so dist/ itself was not what ran');
+    failures.push('FAIL: --override-script was used');
   }
   if (opts.only) {
     ok = false;
     log(`FAIL: --only ran a subset of the steps (${[...opts.only].join(', ')})`);
+    failures.push('FAIL: --only ran a subset of the steps');
   }
   const { leftovers, summary } = tracker.verify();
   log(
@@ -392,9 +402,12 @@ async function runMode(opts: Options, { profile, mode, family }: Run): Promise<b
       : `PASS cleanup: nothing left (${summary})`,
   );
   ok = ok && leftovers.length === 0;
+  if (leftovers.length) failures.push(`FAIL cleanup: left behind: ${leftovers.join('; ')}`);
 
   if (mode !== 'negative') {
     ok = ok && results.length === stepCount && results.every((r) => r.ok);
+    for (const r of results.filter((x) => !x.ok))
+      failures.push(`FAIL ${r.id} (${secs(r.ms)}): ${r.evidence}`);
   } else {
     const target = results.find((r) => r.id === REPLICA_OF_REPLICA_STEP);
     const before = results.slice(0, results.length - 1);
@@ -405,12 +418,16 @@ async function runMode(opts: Options, { profile, mode, family }: Run): Promise<b
         : `FAIL negative control: expected every step before ${REPLICA_OF_REPLICA_STEP} to pass and it to fail`,
     );
     ok = ok && expectedFailure;
+    if (!expectedFailure)
+      failures.push(
+        `FAIL negative control: ${results.map((r) => `${r.id} ${r.ok ? 'passed' : 'failed'}`).join(', ')}`,
+      );
   }
   log(
     `phases: ${phases.map(([p, ms]) => `${p} ${secs(ms)}`).join(', ')}; total ${secs(Date.now() - started)}`,
   );
   log(`${ok ? 'OK' : 'FAILED'}: ${mode} run`);
-  return ok;
+  return { ok, failures };
 }
 
 /** Copies the pods' logs (and events) to `target`. */
@@ -436,12 +453,23 @@ async function main(): Promise<number> {
   const started = Date.now();
   let ok = true;
   const timings: string[] = [];
+  const failed: string[] = [];
   for (const r of opts.runs) {
     const t = Date.now();
-    ok = (await runMode(opts, r)) && ok;
-    timings.push(`${r.profile} ${r.mode}${r.family === 'ipv6' ? ' ipv6' : ''} ${secs(Date.now() - t)}`);
+    const outcome = await runMode(opts, r);
+    ok = outcome.ok && ok;
+    const name = `${r.profile} ${r.mode}${r.family === 'ipv6' ? ' ipv6' : ''}`;
+    timings.push(`${name} ${secs(Date.now() - t)}${outcome.ok ? '' : ' FAILED'}`);
+    // CI keeps only the head and tail of a long log: the reasons are repeated at the very end.
+    for (const f of outcome.ok
+      ? []
+      : outcome.failures.length
+        ? outcome.failures
+        : ['(no failing step recorded)'])
+      failed.push(`  ${name}: ${f.length > 1500 ? `${f.slice(0, 1500)} […]` : f}`);
   }
   if (opts.runs.length > 1) log(`\nruns: ${timings.join(', ')}`);
+  if (failed.length) log(`\nfailures:\n${failed.join('\n')}`);
   log(`\n${ok ? 'E2E PASSED' : 'E2E FAILED'} in ${secs(Date.now() - started)}`);
   return ok ? 0 : 1;
 }

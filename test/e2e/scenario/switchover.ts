@@ -183,12 +183,19 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
             `a write on mysql-0 was not refused as read-only: ${refused.code} ${refused.stderr}`,
           );
         await waitFor('every pod Ready', 30_000, () => live().every((o) => sts.pod(o).ready), 200);
-        const promotedLine = sts
-          .pod(1)
-          .logs('xtrabackup')
-          .split('\n')
-          .find((l) => /promoted by the switchover Job/.test(l));
-        if (!promotedLine) throw new Error(`mysql-1's sidecar did not notice its promotion: ${pods()}`);
+        // The sidecar sees the promotion on its next monitor round (every MONITOR_SECONDS, 2 s, plus the round's
+        // own queries): the Job does not wait for it, so neither may the check.
+        const promotedLine = await waitFor(
+          `mysql-1's sidecar to notice its promotion (${pods()})`,
+          20_000,
+          () =>
+            sts
+              .pod(1)
+              .logs('xtrabackup')
+              .split('\n')
+              .find((l) => /promoted by the switchover Job/.test(l)),
+          200,
+        );
         // The Job again: nothing to do.
         const again = await runJob(m);
         if (again.phase !== 'Succeeded' || !/nothing to do/.test(again.log))

@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import { MysqlStackConfig } from '../../charts/config';
+import { ConfigError, MysqlStackConfig, validateConfig } from '../../charts/config';
 import { addMysqlStack, MysqlStack } from '../../charts/mysql-stack';
 
 /** A Kubernetes object as synthesized (parsed YAML). */
@@ -41,4 +41,22 @@ export function withChanges(base: MysqlStackConfig, changes: Record<string, unkn
     else target[keys[keys.length - 1]] = value;
   }
   return copy;
+}
+
+/** Every problem `validateConfig` reports for a config changed from `base`; throws if it is accepted. */
+export function configProblems(base: MysqlStackConfig, changes: Record<string, unknown>): string[] {
+  try {
+    validateConfig(withChanges(base, changes));
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).problems];
+  }
+  throw new Error(`config with ${JSON.stringify(changes)} was accepted`);
+}
+
+/** The single problem reported for a config changed from `base`. */
+export function configProblem(base: MysqlStackConfig, changes: Record<string, unknown>): string {
+  const problems = configProblems(base, changes);
+  expect(problems).toHaveLength(1);
+  return problems[0];
 }

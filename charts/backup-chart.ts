@@ -4,8 +4,13 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as k8s from '../imports/k8s';
 import { BACKUP_FOLDER, ResolvedBackupConfig, toTimeUtc } from './backup-config';
-import { ResolvedConfig, ResourcesConfig } from './config';
+import { ResolvedConfig } from './config';
 import { parseQuantity } from './config';
+import {
+  resourceRequirements,
+  restrictedContainerSecurityContext,
+  restrictedJobPodSpec,
+} from './pod-security';
 import { jobNetworkPolicies } from './policy-chart';
 import { polarisExemptions } from './policy-checks';
 import { TLS_PATHS, tlsBackupJobEnv, tlsMounts, tlsVolumes } from './tls-chart';
@@ -22,8 +27,6 @@ export function readBackupScript(name: BackupScriptName): string {
   return readFileSync(backupScriptPath(name), 'utf8');
 }
 
-/** uid/gid of the mysql user of the official mysql images; every backup container runs as it. */
-const UID = 999;
 const DATA_DIR = '/var/lib/mysql';
 const TMP = '/tmp';
 const CREDENTIALS_DIR = '/etc/mysql/credentials';
@@ -150,8 +153,8 @@ export class BackupChart extends Chart {
         { name: 'tmp', mountPath: TMP },
         ...tlsMounts(c, ['client']),
       ],
-      securityContext: containerSecurityContext(),
-      resources: resources(b.resources),
+      securityContext: restrictedContainerSecurityContext(),
+      resources: resourceRequirements(b.resources),
     };
     const backupPod = podSpec(
       c,
@@ -201,8 +204,8 @@ export class BackupChart extends Chart {
           { name: 'CONTAINER_IMAGE', value: c.images.xtrabackup },
         ],
         volumeMounts: [dataMount, { name: 'tmp', mountPath: TMP }],
-        securityContext: containerSecurityContext(),
-        resources: resources(b.resources),
+        securityContext: restrictedContainerSecurityContext(),
+        resources: resourceRequirements(b.resources),
       };
       const check: k8s.Container = {
         name: 'restore-check',
@@ -216,9 +219,9 @@ export class BackupChart extends Chart {
           { name: 'CONTAINER_IMAGE', value: c.images.mysql },
         ],
         volumeMounts: [dataMount, { name: 'tmp', mountPath: TMP }],
-        securityContext: containerSecurityContext(),
+        securityContext: restrictedContainerSecurityContext(),
         // mysqld on the restored data: the same memory as the database's own container.
-        resources: resources(c.resources.mysql),
+        resources: resourceRequirements(c.resources.mysql),
       };
       const drillPod: k8s.PodSpec = {
         ...podSpec(
@@ -310,8 +313,8 @@ export class BackupChart extends Chart {
           { name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true },
           { name: 'tmp', mountPath: TMP },
         ],
-        securityContext: containerSecurityContext(),
-        resources: resources(b.resources),
+        securityContext: restrictedContainerSecurityContext(),
+        resources: resourceRequirements(b.resources),
       };
       const spec = podSpec(
         c,
@@ -418,8 +421,8 @@ export class BackupChart extends Chart {
         timeoutSeconds: 5,
         failureThreshold: 1,
       },
-      securityContext: containerSecurityContext(),
-      resources: resources(b.resources),
+      securityContext: restrictedContainerSecurityContext(),
+      resources: resourceRequirements(b.resources),
     };
     const spec: k8s.PodSpec = {
       ...podSpec(
@@ -585,43 +588,10 @@ function cronJobSpec(
   };
 }
 
-/** A restricted (Pod Security Standards) pod running once as uid/gid 999. */
-function podSpec(
+/** A restricted pod that runs once, as the backup ServiceAccount `serviceAccountName`. */
+const podSpec = (
   c: ResolvedConfig,
   serviceAccountName: string,
   containers: k8s.Container[],
   volumes: k8s.Volume[],
-): k8s.PodSpec {
-  return {
-    serviceAccountName,
-    automountServiceAccountToken: false,
-    // The database's PriorityClass: a backup or drill that cannot be scheduled misses its RPO check.
-    priorityClassName: c.priorityClass?.name,
-    restartPolicy: 'Never',
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: UID,
-      runAsGroup: UID,
-      fsGroup: UID,
-      fsGroupChangePolicy: 'OnRootMismatch',
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-    containers,
-    volumes,
-  };
-}
-
-function containerSecurityContext(): k8s.SecurityContext {
-  return { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true };
-}
-
-function resources(r: ResourcesConfig): k8s.ResourceRequirements | undefined {
-  const q = (v: string | undefined) => (v === undefined ? undefined : k8s.Quantity.fromString(v));
-  const pick = (o: Record<string, k8s.Quantity | undefined>) => {
-    const e = Object.entries(o).filter(([, v]) => v !== undefined) as [string, k8s.Quantity][];
-    return e.length ? Object.fromEntries(e) : undefined;
-  };
-  const requests = pick({ cpu: q(r.cpuRequest), memory: q(r.memoryRequest) });
-  const limits = pick({ cpu: q(r.cpuLimit), memory: q(r.memoryLimit) });
-  return requests || limits ? { requests, limits } : undefined;
-}
+): k8s.PodSpec => restrictedJobPodSpec(c, { serviceAccountName, containers, volumes });

@@ -2,9 +2,10 @@ import { ApiObject, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { createHash } from 'crypto';
 import * as k8s from '../imports/k8s';
-import { ProbeTimingConfig, ResolvedConfig, ResourcesConfig } from './config';
+import { ProbeTimingConfig, ResolvedConfig } from './config';
 import { exporterPodParts } from './exporter';
 import { objectLabels, selectorLabels } from './labels';
+import { MYSQL_UID, resourceRequirements } from './pod-security';
 import { polarisExemptions } from './policy-checks';
 import { configMapData, configMapName } from './namespace-chart';
 import { BINLOG_CNF_KEY, backupNames, restoreInitContainers } from './backup-chart';
@@ -23,14 +24,6 @@ export interface StatefulSetChartProps extends ChartProps {
   /** The validated stack config. */
   readonly config: ResolvedConfig;
 }
-
-/**
- * uid and gid of the `mysql` user in the official mysql images (docker-library/mysql Dockerfiles create
- * it with uid and gid 999). The XtraBackup containers run as this user too, so the files they clone are
- * mysqld's own and the files mysqld writes are readable for backups; the pod's fsGroup makes a fresh
- * EBS volume writable for it before mysqld has ever run. Under `restricted`, every container runs as it.
- */
-export const MYSQL_UID = 999;
 
 /** Where things are mounted inside the containers. */
 export const PATHS = {
@@ -111,13 +104,13 @@ export class StatefulSetChart extends Chart {
           {
             image: c.images.mysql,
             securityContext: pod.securityContext('mysql-image'),
-            resources: resources(c.resources.init),
+            resources: resourceRequirements(c.resources.init),
             credentials: c.credentials && {
               dir: PATHS.credentialsDir,
               mounts: [{ name: 'credentials', mountPath: PATHS.credentialsDir, readOnly: true }],
             },
           },
-          resources(c.monitoring.resources),
+          resourceRequirements(c.monitoring.resources),
         )
       : undefined;
 
@@ -159,7 +152,7 @@ export class StatefulSetChart extends Chart {
         ...pod.credentialMounts('init'),
       ],
       securityContext: pod.securityContext('mysql-image'),
-      resources: resources(c.resources.init),
+      resources: resourceRequirements(c.resources.init),
     };
 
     const peerEnv: k8s.EnvVar[] = [
@@ -196,7 +189,7 @@ export class StatefulSetChart extends Chart {
         ...pod.tmpMounts(),
       ],
       securityContext: pod.securityContext('xtrabackup-image'),
-      resources: resources(c.resources.init),
+      resources: resourceRequirements(c.resources.init),
     };
 
     const mysql: k8s.Container = {
@@ -217,7 +210,7 @@ export class StatefulSetChart extends Chart {
         ...pod.tmpMounts(),
         ...(c.security.readOnlyRootFilesystem ? [{ name: 'run-mysqld', mountPath: PATHS.socketDir }] : []),
       ],
-      resources: resources(c.resources.mysql),
+      resources: resourceRequirements(c.resources.mysql),
       securityContext: pod.securityContext('mysql-image'),
       startupProbe: c.probes.startup && probe(pod.client('mysqladmin', ['ping']), c.probes.startup),
       livenessProbe: probe(pod.client('mysqladmin', ['ping']), c.probes.liveness),
@@ -255,7 +248,7 @@ export class StatefulSetChart extends Chart {
         ...pod.tmpMounts(),
       ],
       securityContext: pod.securityContext('xtrabackup-image'),
-      resources: resources(c.resources.xtrabackup),
+      resources: resourceRequirements(c.resources.xtrabackup),
       // Ready once it serves backups and, on a replica, while it replicates within the lag bound
       // (the sidecar's verdict; the probe prints its reason). So OrderedReady creates the next pod
       // only when this one can give it a good backup, and mysql-read skips a broken replica.
@@ -293,7 +286,7 @@ export class StatefulSetChart extends Chart {
             probeScript: scripts['tls-reload-probe']!,
             livenessTiming: c.probes.liveness,
             readinessTiming: c.probes.readiness,
-            resources: resources(c.tls.reloaderResources),
+            resources: resourceRequirements(c.tls.reloaderResources),
           }),
         ]
       : [];
@@ -329,7 +322,7 @@ export class StatefulSetChart extends Chart {
           conf: pod.confMount,
           tmp: pod.tmpMounts(),
           securityContext: (image) => pod.securityContext(image),
-          resources: resources(c.resources.init),
+          resources: resourceRequirements(c.resources.init),
         }),
         cloneMysql,
         ...(exporter ? [exporter.initContainer] : []),
@@ -524,15 +517,6 @@ function configHash(c: ResolvedConfig, scripts: Record<string, string>): string 
   return createHash('sha256').update(input).digest('hex');
 }
 
-function resources(r: ResourcesConfig | undefined): k8s.ResourceRequirements | undefined {
-  if (!r) return undefined;
-  const q = (v: string | undefined) => (v === undefined ? undefined : k8s.Quantity.fromString(v));
-  const requests = dropUndefined({ cpu: q(r.cpuRequest), memory: q(r.memoryRequest) });
-  const limits = dropUndefined({ cpu: q(r.cpuLimit), memory: q(r.memoryLimit) });
-  if (!requests && !limits) return undefined;
-  return { requests, limits };
-}
-
 function probe(command: string[], t: ProbeTimingConfig): k8s.Probe {
   return {
     exec: { command },
@@ -541,11 +525,6 @@ function probe(command: string[], t: ProbeTimingConfig): k8s.Probe {
     timeoutSeconds: t.timeoutSeconds,
     failureThreshold: t.failureThreshold,
   };
-}
-
-function dropUndefined<T>(o: Record<string, T | undefined>): Record<string, T> | undefined {
-  const entries = Object.entries(o).filter(([, v]) => v !== undefined) as [string, T][];
-  return entries.length === 0 ? undefined : Object.fromEntries(entries);
 }
 
 /** init-mysql's EXTRA_CNF: the ConfigMap's option files every ordinal uses (TLS, binlog retention). */

@@ -4,7 +4,12 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as k8s from '../imports/k8s';
 import { FOLLOWS_PRIMARY_WAVE, setSyncWave, SWITCHOVER_WAVE } from './argocd';
-import { ResolvedConfig, ResourcesConfig } from './config';
+import { ResolvedConfig } from './config';
+import {
+  resourceRequirements,
+  restrictedContainerSecurityContext,
+  restrictedJobPodSpec,
+} from './pod-security';
 import { jobNetworkPolicies } from './policy-chart';
 import { polarisExemptions } from './policy-checks';
 import { TLS_PATHS, tlsMounts, tlsVolumes } from './tls-chart';
@@ -25,7 +30,6 @@ export const switchoverNames = (c: ResolvedConfig) => ({
 /** The ConfigMap key holding the primary's ordinal; the pods read it as PRIMARY_ORDINAL when they start. */
 export const PRIMARY_ORDINAL_KEY = 'ordinal';
 
-const UID = 999;
 const CREDENTIALS_DIR = '/etc/mysql/credentials';
 const TMP = '/tmp';
 
@@ -97,25 +101,10 @@ export class SwitchoverChart extends Chart {
         { name: 'tmp', mountPath: TMP },
         ...tlsMounts(c, ['client']),
       ],
-      securityContext: {
-        allowPrivilegeEscalation: false,
-        capabilities: { drop: ['ALL'] },
-        readOnlyRootFilesystem: true,
-      },
-      resources: resources(s.resources),
+      securityContext: restrictedContainerSecurityContext(),
+      resources: resourceRequirements(s.resources),
     };
-    const pod: k8s.PodSpec = {
-      automountServiceAccountToken: false,
-      priorityClassName: c.priorityClass?.name,
-      restartPolicy: 'Never',
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: UID,
-        runAsGroup: UID,
-        fsGroup: UID,
-        fsGroupChangePolicy: 'OnRootMismatch',
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
+    const pod = restrictedJobPodSpec(c, {
       containers: [container],
       volumes: [
         {
@@ -133,7 +122,7 @@ export class SwitchoverChart extends Chart {
         { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
         ...tlsVolumes(c).filter((v) => v.name === 'tls-client'),
       ],
-    };
+    });
     const exemptions = polarisExemptions(pod, {
       name: names.job,
       labels: labels(names.job),
@@ -163,15 +152,4 @@ export class SwitchoverChart extends Chart {
     });
     setSyncWave(this.job, SWITCHOVER_WAVE);
   }
-}
-
-function resources(r: ResourcesConfig): k8s.ResourceRequirements | undefined {
-  const q = (v: string | undefined) => (v === undefined ? undefined : k8s.Quantity.fromString(v));
-  const pick = (o: Record<string, k8s.Quantity | undefined>) => {
-    const e = Object.entries(o).filter(([, v]) => v !== undefined) as [string, k8s.Quantity][];
-    return e.length ? Object.fromEntries(e) : undefined;
-  };
-  const requests = pick({ cpu: q(r.cpuRequest), memory: q(r.memoryRequest) });
-  const limits = pick({ cpu: q(r.cpuLimit), memory: q(r.memoryLimit) });
-  return requests || limits ? { requests, limits } : undefined;
 }

@@ -23,8 +23,29 @@ export function backupScriptPath(name: BackupScriptName): string {
   return join(__dirname, 'scripts', 'backup', `${name}.sh`);
 }
 
+/** Shared functions (`charts/scripts/backup/lib-*.sh`) and the backup scripts that call them. */
+const LIBRARIES: Record<'aws-s3' | 'client-cnf', readonly BackupScriptName[]> = {
+  'aws-s3': ['backup-to-s3', 'binlog-archiver', 'restore-from-s3'],
+  'client-cnf': ['backup-to-s3', 'binlog-archiver', 'volume-snapshot'],
+};
+
+/** Path of a shared backup function's file. */
+export function backupLibraryPath(name: keyof typeof LIBRARIES): string {
+  return join(__dirname, 'scripts', 'backup', `lib-${name}.sh`);
+}
+
+/**
+ * A backup script's text as its container runs it: the shared functions it calls first (so its image needs a
+ * library's tools only where the script calls it), then the script.
+ */
 export function readBackupScript(name: BackupScriptName): string {
-  return readFileSync(backupScriptPath(name), 'utf8');
+  const libs = (Object.keys(LIBRARIES) as (keyof typeof LIBRARIES)[]).filter((l) =>
+    LIBRARIES[l].includes(name),
+  );
+  return [
+    ...libs.map((l) => readFileSync(backupLibraryPath(l), 'utf8')),
+    readFileSync(backupScriptPath(name), 'utf8'),
+  ].join('\n');
 }
 
 const DATA_DIR = '/var/lib/mysql';

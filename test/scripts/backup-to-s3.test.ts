@@ -1,11 +1,12 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { backupScriptPath } from '../../charts/backup-chart';
+import { readBackupScript } from '../../charts/backup-chart';
 import { fakeAws, writeFile, xbstream } from '../support/fake-s3';
-import { callsOf, ScriptSandbox } from '../support/script-runner';
+import { callsOf, ScriptSandbox, scriptFile } from '../support/script-runner';
 
-const SCRIPT = backupScriptPath('backup-to-s3');
+// The text the pod runs (the lib-*.sh functions it calls joined in front).
+const SCRIPT = scriptFile(readBackupScript('backup-to-s3'));
 const PASSWORD = `p'w"\\ $x`;
 const GTID = '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-77,\n5a2c0d2e-0000-4db0-8000-000000000001:1-3';
 const STREAM = xbstream([

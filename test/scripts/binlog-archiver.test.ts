@@ -1,11 +1,12 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { backupScriptPath } from '../../charts/backup-chart';
+import { readBackupScript } from '../../charts/backup-chart';
 import { fakeAwsObjects } from '../support/fake-s3';
-import { callsOf, ls, ScriptSandbox } from '../support/script-runner';
+import { callsOf, ls, ScriptSandbox, scriptFile } from '../support/script-runner';
 
-const SCRIPT = backupScriptPath('binlog-archiver');
+// The text the pod runs (the lib-*.sh functions it calls joined in front).
+const SCRIPT = scriptFile(readBackupScript('binlog-archiver'));
 const UUID = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
 const FOLDER = `prod/mysql/binlogs/${UUID}`;
 

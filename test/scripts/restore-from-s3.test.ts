@@ -1,11 +1,12 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { backupScriptPath } from '../../charts/backup-chart';
+import { readBackupScript } from '../../charts/backup-chart';
 import { fakeAws, fakeAwsObjects, writeFile } from '../support/fake-s3';
-import { callsOf, ls, ScriptSandbox } from '../support/script-runner';
+import { callsOf, ls, ScriptSandbox, scriptFile } from '../support/script-runner';
 
-const SCRIPT = backupScriptPath('restore-from-s3');
+// The text the pod runs (the lib-*.sh functions it calls joined in front).
+const SCRIPT = scriptFile(readBackupScript('restore-from-s3'));
 const FOLDER = 's3://bk/prod/mysql/base/20250101T021700Z';
 
 describe('restore-from-s3.sh', () => {

@@ -1,10 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { backupScriptPath } from '../../charts/backup-chart';
+import { readBackupScript } from '../../charts/backup-chart';
 import { writeFile } from '../support/fake-s3';
-import { callsOf, ls, ScriptSandbox } from '../support/script-runner';
+import { callsOf, ls, ScriptSandbox, scriptFile } from '../support/script-runner';
 
-const SCRIPT = backupScriptPath('restore-mysqld');
+// The text the pod runs (the lib-*.sh functions it calls joined in front).
+const SCRIPT = scriptFile(readBackupScript('restore-mysqld'));
 const FOLDER = 's3://bk/prod/mysql/base/20250101T021700Z';
 const OK_CHECKS = [
   'table\t`mysql`.`user`',

@@ -1,10 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { backupScriptPath } from '../../charts/backup-chart';
+import { readBackupScript } from '../../charts/backup-chart';
 import { writeFile } from '../support/fake-s3';
-import { callsOf, ScriptSandbox } from '../support/script-runner';
+import { callsOf, ScriptSandbox, scriptFile } from '../support/script-runner';
 
-const SCRIPT = backupScriptPath('volume-snapshot');
+// The text the pod runs (the lib-*.sh functions it calls joined in front).
+const SCRIPT = scriptFile(readBackupScript('volume-snapshot'));
 const API = '/apis/snapshot.storage.k8s.io/v1/namespaces/mysql-production/volumesnapshots';
 const status = (io: string, sql: string, lag: string) =>
   `           Replica_IO_Running: ${io}\n          Replica_SQL_Running: ${sql}\n        Seconds_Behind_Source: ${lag}\n`;

@@ -3,6 +3,7 @@
  * fake commands on PATH (socat, xbstream, xtrabackup, mysql, …) that record how they were called.
  */
 import { spawn, spawnSync } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -199,4 +200,20 @@ export function stdinsOf(calls: readonly Call[], name: string): string[] {
 /** Names of the files directly in a directory, sorted. */
 export function ls(dir: string): string[] {
   return fs.readdirSync(dir).sort();
+}
+
+/**
+ * A script text (as a chart synthesizes it, e.g. a library joined in front of a script) as a file to run,
+ * under node_modules/.cache, named by its content hash: written once, shared by every test that runs it.
+ */
+export function scriptFile(text: string): string {
+  const dir = path.join(__dirname, '..', '..', 'node_modules', '.cache', 'script-texts');
+  const file = path.join(dir, `${crypto.createHash('sha256').update(text).digest('hex').slice(0, 16)}.sh`);
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  }
+  return file;
 }

@@ -89,29 +89,13 @@ if [[ -n ${BACKUP_TLS_CA:-}${BACKUP_TLS_CERT:-}${BACKUP_TLS_KEY:-}${BACKUP_TLS_S
   tls=1
 fi
 
-aws_s3() {
-  if [[ -n ${S3_ENDPOINT_URL:-} ]]; then
-    aws --endpoint-url "$S3_ENDPOINT_URL" "$@"
-  else
-    aws "$@"
-  fi
-}
-
-# A client option file for the replication user (mode 0600, in WORK_DIR, an emptyDir), so the password is
-# never on a command line. Values double-quoted, \ and " escaped.
+# The replication user's client option file, in WORK_DIR, an emptyDir (lib-client-cnf.sh).
 cnf="$WORK_DIR/backup-client.cnf"
-password=$(<"$REPLICATION_PASSWORD_FILE")
-password=${password//\\/\\\\}
-password=${password//\"/\\\"}
-(
-  umask 077
-  printf '[client]\nuser="%s"\npassword="%s"\n' "$REPLICATION_USER" "$password" >"$cnf"
-  if ((tls)); then
-    printf 'ssl-ca="%s"\nssl-cert="%s"\nssl-key="%s"\n' \
-      "$BACKUP_TLS_CA" "$BACKUP_TLS_CERT" "$BACKUP_TLS_KEY" >>"$cnf"
-  fi
-)
-unset password
+if ((tls)); then
+  client_cnf "$cnf" "$REPLICATION_USER" "$REPLICATION_PASSWORD_FILE" "$BACKUP_TLS_CA" "$BACKUP_TLS_CERT" "$BACKUP_TLS_KEY"
+else
+  client_cnf "$cnf" "$REPLICATION_USER" "$REPLICATION_PASSWORD_FILE"
+fi
 mysql_tls=()
 ((tls == 0)) || mysql_tls=(--ssl-mode=VERIFY_IDENTITY)
 mysql_at() {

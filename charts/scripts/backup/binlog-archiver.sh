@@ -85,27 +85,13 @@ if [[ -n ${ARCHIVER_TLS_CA:-}${ARCHIVER_TLS_CERT:-}${ARCHIVER_TLS_KEY:-} ]]; the
   tls=1
 fi
 
-aws_s3() {
-  if [[ -n ${S3_ENDPOINT_URL:-} ]]; then
-    aws --endpoint-url "$S3_ENDPOINT_URL" "$@"
-  else
-    aws "$@"
-  fi
-}
-
-# The client option file (mode 0600, in the spool emptyDir): the password is never on a command line.
+# The client option file, in the spool emptyDir (lib-client-cnf.sh).
 cnf="$SPOOL_DIR/archiver-client.cnf"
-password=$(<"$REPLICATION_PASSWORD_FILE")
-password=${password//\\/\\\\}
-password=${password//\"/\\\"}
-(
-  umask 077
-  printf '[client]\nuser="%s"\npassword="%s"\n' "$REPLICATION_USER" "$password" >"$cnf"
-  if ((tls)); then
-    printf 'ssl-ca="%s"\nssl-cert="%s"\nssl-key="%s"\n' "$ARCHIVER_TLS_CA" "$ARCHIVER_TLS_CERT" "$ARCHIVER_TLS_KEY" >>"$cnf"
-  fi
-)
-unset password
+if ((tls)); then
+  client_cnf "$cnf" "$REPLICATION_USER" "$REPLICATION_PASSWORD_FILE" "$ARCHIVER_TLS_CA" "$ARCHIVER_TLS_CERT" "$ARCHIVER_TLS_KEY"
+else
+  client_cnf "$cnf" "$REPLICATION_USER" "$REPLICATION_PASSWORD_FILE"
+fi
 ssl=()
 ((tls == 0)) || ssl=(--ssl-mode=VERIFY_IDENTITY)
 primary_sql() {

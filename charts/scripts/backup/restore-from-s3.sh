@@ -81,14 +81,6 @@ if [[ -n ${POD_NAME:-} ]]; then
   fi
 fi
 
-aws_s3() {
-  if [[ -n ${S3_ENDPOINT_URL:-} ]]; then
-    aws --endpoint-url "$S3_ENDPOINT_URL" "$@"
-  else
-    aws "$@"
-  fi
-}
-
 # 1. Which backup.
 if [[ $RESTORE_FROM == latest ]]; then
   : "${BACKUP_URI:?BACKUP_URI must be s3://bucket/prefix for RESTORE_FROM=latest}"

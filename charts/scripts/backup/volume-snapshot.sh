@@ -64,15 +64,9 @@ done
 [[ -r $ROOT_PASSWORD_FILE ]] || fail "cannot read ROOT_PASSWORD_FILE '$ROOT_PASSWORD_FILE'"
 [[ -r $SA_DIR/token && -r $SA_DIR/ca.crt ]] || fail "no ServiceAccount token in $SA_DIR (automountServiceAccountToken must be true)"
 
+# root's client option file, in WORK_DIR (lib-client-cnf.sh).
 cnf="$WORK_DIR/snapshot-client.cnf"
-password=$(<"$ROOT_PASSWORD_FILE")
-password=${password//\\/\\\\}
-password=${password//\"/\\\"}
-(
-  umask 077
-  printf '[client]\nuser="root"\npassword="%s"\n' "$password" >"$cnf"
-)
-unset password
+client_cnf "$cnf" root "$ROOT_PASSWORD_FILE"
 mysql_at() {
   local host=$1
   shift

@@ -373,6 +373,8 @@ async function runMode(opts: Options, { profile, mode, family }: Run): Promise<R
       results.push(result);
       phases.push([step.id, result.ms]);
       log(`${result.ok ? 'PASS' : 'FAIL'} ${step.id} (${secs(result.ms)}): ${result.evidence}`);
+      if (!result.ok && mode !== 'negative')
+        failures.push(`FAIL ${step.id} (${secs(result.ms)}): ${result.evidence}`);
       if (mode === 'negative' && step.id === REPLICA_OF_REPLICA_STEP) break;
       if (!result.ok) break;
     }
@@ -406,8 +408,6 @@ async function runMode(opts: Options, { profile, mode, family }: Run): Promise<R
 
   if (mode !== 'negative') {
     ok = ok && results.length === stepCount && results.every((r) => r.ok);
-    for (const r of results.filter((x) => !x.ok))
-      failures.push(`FAIL ${r.id} (${secs(r.ms)}): ${r.evidence}`);
   } else {
     const target = results.find((r) => r.id === REPLICA_OF_REPLICA_STEP);
     const before = results.slice(0, results.length - 1);

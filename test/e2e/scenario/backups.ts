@@ -13,7 +13,7 @@ import { App, YamlOutputType } from 'cdk8s';
 import { addMysqlStack } from '../../../charts/mysql-stack';
 import type { MysqlStackConfig } from '../../../charts/config';
 import { ClientPod, StatefulSetController } from '../lib/cluster';
-import type { KObject, PodSpec, StatefulSet } from '../lib/manifest';
+import type { ContainerSpec, KObject, PodSpec, StatefulSet } from '../lib/manifest';
 import { CertManager } from '../lib/cert-manager';
 import { Manifests } from '../lib/manifest';
 import { Pod } from '../lib/pod';
@@ -97,6 +97,26 @@ export function backupSteps(w: BackupContext): Step[] {
     const { phase, pod } = await cluster.runJobPod(podName, sts.namespace, template, 180_000);
     return { phase, pod, logs: logsOf(pod, template.spec) };
   };
+  /**
+   * One container of a StatefulSet pod (restore-from-s3) run alone as pod mysql-0 of `namespace`, with the
+   * pod's security context and the volumes it mounts, on the claim directory `data`: to see it refuse.
+   */
+  const runAlone = (spec: PodSpec, container: ContainerSpec, namespace: string, app: string, data: string) =>
+    cluster.runJobPod(
+      'mysql-0',
+      namespace,
+      {
+        metadata: { labels: { app } },
+        spec: {
+          restartPolicy: 'Never',
+          securityContext: spec.securityContext,
+          containers: [container],
+          volumes: (spec.volumes ?? []).filter((v) => container.volumeMounts?.some((m) => m.name === v.name)),
+        },
+      },
+      60_000,
+      { data },
+    );
   const logsOf = (pod: Pod, spec: PodSpec) =>
     [...(spec.initContainers ?? []), ...spec.containers].map((c) => pod.logs(c.name)).join('');
   const lastLine = (log: string, re: RegExp) =>
@@ -238,22 +258,12 @@ export function backupSteps(w: BackupContext): Step[] {
         // The source's mysqld keeps running on it, so compare names, not times: nothing added or removed.
         const listing = () => fs.readdirSync(path.join(sourceClaim, 'mysql')).sort().join(',');
         const before = listing();
-        const refusal = await cluster.runJobPod(
-          'mysql-0',
+        const refusal = await runAlone(
+          emulated.spec,
+          fetch,
           RESTORE_NAMESPACE,
-          {
-            metadata: { labels: { app: 'restore-refusal' } },
-            spec: {
-              restartPolicy: 'Never',
-              securityContext: emulated.spec.securityContext,
-              containers: [fetch],
-              volumes: (emulated.spec.volumes ?? []).filter((v) =>
-                fetch.volumeMounts?.some((m) => m.name === v.name),
-              ),
-            },
-          },
-          60_000,
-          { data: sourceClaim },
+          'restore-refusal',
+          sourceClaim,
         );
         const refused = refusal.pod.logs('restore-from-s3');
         if (refusal.phase !== 'Failed' || !/refusing to restore over existing data/.test(refused))
@@ -418,23 +428,7 @@ export function backupSteps(w: BackupContext): Step[] {
           ) as (typeof emulated.spec.containers)[number];
           for (const e of fetch.env ?? []) if (e.name === 'RESTORE_TO_TIME') e.value = early;
           const emptyClaim = fs.mkdtempSync(path.join(w.runDir, 'pitr-refusal-'));
-          const refusal = await cluster.runJobPod(
-            'mysql-0',
-            PITR_NAMESPACE,
-            {
-              metadata: { labels: { app: 'pitr-refusal' } },
-              spec: {
-                restartPolicy: 'Never',
-                securityContext: emulated.spec.securityContext,
-                containers: [fetch],
-                volumes: (emulated.spec.volumes ?? []).filter((v) =>
-                  fetch.volumeMounts?.some((m) => m.name === v.name),
-                ),
-              },
-            },
-            60_000,
-            { data: emptyClaim },
-          );
+          const refusal = await runAlone(emulated.spec, fetch, PITR_NAMESPACE, 'pitr-refusal', emptyClaim);
           const refused = refusal.pod.logs('restore-from-s3');
           if (refusal.phase !== 'Failed' || !/is before backup .* finished/.test(refused))
             throw new Error(

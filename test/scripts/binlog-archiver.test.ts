@@ -50,9 +50,6 @@ done`,
   return ctl;
 }
 
-// The archiver runs until SIGTERM; each test waits for a few of its 1 s passes.
-jest.setTimeout(30_000);
-
 describe('binlog-archiver.sh', () => {
   let box: ScriptSandbox;
   let store: string;

@@ -32,6 +32,8 @@ export const PATHS = {
   initConfDir: '/mnt/conf.d',
   configMapDir: '/mnt/config-map',
   credentialsDir: '/etc/mysql/credentials',
+  /** mysql84: the `<name>-primary` ConfigMap, which the sidecar re-reads every round. */
+  primaryDir: '/etc/mysql/primary',
   clientCnfDir: '/run/mysql-client',
   socketDir: '/var/run/mysqld',
   tmp: '/tmp',
@@ -238,11 +240,18 @@ export class StatefulSetChart extends Chart {
         { name: 'MAX_LAG_SECONDS', value: String(c.replication.maxLagSeconds) },
         ...(exporter?.sidecarEnv ?? []),
         ...tlsSidecarEnv(c),
+        // The same ordinal as a file the kubelet updates in place: a primary that kept running through a
+        // failover it did not see learns that another pod is the primary (and fences itself if that one is
+        // writable too; README "Failover").
+        ...(c.flavor === 'mysql84'
+          ? [{ name: 'PRIMARY_ORDINAL_FILE', value: `${PATHS.primaryDir}/${PRIMARY_ORDINAL_KEY}` }]
+          : []),
       ],
       ports: [{ name: 'xtrabackup', containerPort: c.backupPort }],
       volumeMounts: [
         pod.dataMount,
         pod.confMount,
+        ...(c.flavor === 'mysql84' ? [{ name: 'primary', mountPath: PATHS.primaryDir, readOnly: true }] : []),
         ...pod.credentialMounts('sidecar'),
         ...tlsMounts(c, ['server', 'client']),
         ...pod.tmpMounts(),
@@ -487,6 +496,9 @@ class PodParts {
       { name: 'conf', emptyDir: {} },
       { name: 'config-map', configMap: { name: configMapName(this.c) } },
     ];
+    if (this.c.flavor === 'mysql84')
+      // No subPath: the kubelet updates the file in place after a sync changes `primary`.
+      volumes.push({ name: 'primary', configMap: { name: switchoverNames(this.c).configMap } });
     if (this.c.credentials) {
       volumes.push(
         {

@@ -67,6 +67,25 @@ describe('production with primary: 1', () => {
     expect(sts.spec.template).toEqual(zero.spec.template);
   });
 
+  test('the sidecar also reads the ConfigMap as a file the kubelet updates (no subPath), to notice a failover while it runs', () => {
+    const spec = sts.spec.template.spec;
+    const sidecar = container(spec, 'xtrabackup');
+    expect(spec.volumes).toContainEqual({ name: 'primary', configMap: { name: 'mysql-primary' } });
+    expect(sidecar.volumeMounts).toContainEqual({
+      name: 'primary',
+      mountPath: '/etc/mysql/primary',
+      readOnly: true,
+    });
+    expect(env(sidecar).PRIMARY_ORDINAL_FILE).toBe('/etc/mysql/primary/ordinal');
+    // only the sidecar: init containers read the value once, at start
+    for (const c of [...spec.initContainers, ...spec.containers].filter(
+      (x: K8sObject) => x.name !== 'xtrabackup',
+    ))
+      expect((c.volumeMounts ?? []).map((m: K8sObject) => m.name)).not.toContain('primary');
+    const workshopSts = only(synthStack(workshop).objects, 'StatefulSet', 'mysql');
+    expect(workshopSts.spec.template.spec.volumes.map((v: K8sObject) => v.name)).not.toContain('primary');
+  });
+
   test('the Job targets ordinal 1 with the stack own names, bounds and TLS', () => {
     expect(env(container(pod, 'switchover'))).toMatchObject({
       STATEFULSET: 'mysql',

@@ -668,6 +668,114 @@ esac`,
         expect(connection().stdout).toBe('');
       });
 
+      describe('a superseded primary fences itself (PRIMARY_ORDINAL_FILE, the ConfigMap volume)', () => {
+        const configFile = () => path.join(box.root, 'primary-ordinal');
+        /**
+         * This server: no source, writable until `SET GLOBAL super_read_only = ON`; two client connections (7, 9);
+         * executed set A:1-5. The configured primary (asked as repl over replication.cnf): read_only `other`
+         * (empty: no answer), executed set A:1-9, which contains this server's.
+         */
+        const fakeTwoPrimaries = (other: string) => {
+          fs.writeFileSync(path.join(box.root, 'local-ro'), '0');
+          fs.writeFileSync(path.join(box.root, 'other-ro'), other);
+          box.fake(
+            'mysql',
+            `case "$*" in
+  *"SHOW REPLICA STATUS"*) ;;
+  *replication.cnf*"SELECT @@GLOBAL.read_only"*)
+    [[ -s "${box.root}/other-ro" ]] || { echo "ERROR 2003 (HY000): Can't connect" >&2; exit 1; }
+    cat "${box.root}/other-ro" ;;
+  *"SELECT @@GLOBAL.read_only"*) cat "${box.root}/local-ro" ;;
+  *"SET GLOBAL super_read_only = ON"*) echo 1 >"${box.root}/local-ro" ;;
+  *PROCESSLIST*) printf '7\\n9\\n' ;;
+  *replication.cnf*"SELECT @@GLOBAL.gtid_executed"*) echo '${UUID_A}:1-9' ;;
+  *"SELECT @@GLOBAL.gtid_executed"*) echo '${UUID_A}:1-5' ;;
+  *"GTID_SUBSET('${UUID_A}:1-5', '${UUID_A}:1-9')"*) echo 1 ;;
+esac`,
+          );
+        };
+        const fenced = (calls: Call[]) =>
+          calls.some((c) => c.args.includes('SET GLOBAL super_read_only = ON'));
+        const primaryEnv = (ordinalInFile: string) => {
+          fs.writeFileSync(configFile(), ordinalInFile);
+          return { ...env, POD_NAME: 'mysql-0', PRIMARY_ORDINAL: '0', PRIMARY_ORDINAL_FILE: configFile() };
+        };
+
+        test('the config names mysql-1, which is writable too: fenced, client connections killed, rejoins mysql-1', () => {
+          fakeTwoPrimaries('0');
+          const r = box.run(SCRIPT, { ...primaryEnv('1'), MONITOR_ROUNDS: '1' });
+          expect(r.status).toBe(0);
+          expect(r.stdout).toContain('sidecar: the config now names mysql-1 the primary (was mysql-0)');
+          expect(r.stdout).toContain(
+            "sidecar: FENCED: the config names mysql-1.mysql the primary and it is writable, while this server was too (a failover it did not see: README 'Failover'); super_read_only ON, 2 client connection(s) killed",
+          );
+          const args = r.calls.map((c) => c.args[c.args.length - 1]);
+          const fence = args.indexOf('SET GLOBAL super_read_only = ON');
+          expect(fence).toBeGreaterThan(-1);
+          // fenced first, then the sessions killed (replication's own connections kept)
+          expect(args.slice(fence)).toEqual(
+            expect.arrayContaining(['KILL CONNECTION 7', 'KILL CONNECTION 9']),
+          );
+          expect(args.indexOf('KILL CONNECTION 7')).toBeGreaterThan(fence);
+          expect(args.find((a) => a.includes('PROCESSLIST'))).toContain(
+            "USER NOT IN ('system user', 'event_scheduler', 'repl') AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon')",
+          );
+          // then the rejoin rule: mysql-1 has all of its transactions
+          expect(sql(r.calls)).toContain(changeTo('mysql-1.mysql'));
+          expect(verdict()).toMatch(/ not-ready rejoined: replicating from mysql-1\.mysql\n$/);
+          expectNoSecretLeak(r.calls);
+        });
+
+        test('the config names mysql-1, which is read-only (the Job has not promoted it): it stays the primary and says why', () => {
+          fakeTwoPrimaries('1');
+          const r = box.run(SCRIPT, { ...primaryEnv('1'), MONITOR_ROUNDS: '1' });
+          expect(r.status).toBe(0);
+          expect(fenced(r.calls)).toBe(false);
+          expect(verdict()).toMatch(
+            / ready primary: serving backups; the config names mysql-1\.mysql the primary, which is read-only \(the switchover Job has not promoted it\): this server stays the primary\n$/,
+          );
+        });
+
+        test('the config names mysql-1, which does not answer: it stays the primary (nothing can be decided alone)', () => {
+          fakeTwoPrimaries('');
+          const r = box.run(SCRIPT, { ...primaryEnv('1'), MONITOR_ROUNDS: '1' });
+          expect(r.status).toBe(0);
+          expect(fenced(r.calls)).toBe(false);
+          expect(verdict()).toContain('which does not answer: this server stays the primary');
+        });
+
+        test('the config still names this pod: no question asked, no fence', () => {
+          fakeTwoPrimaries('0');
+          const r = box.run(SCRIPT, { ...primaryEnv('0'), MONITOR_ROUNDS: '2' });
+          expect(r.status).toBe(0);
+          expect(fenced(r.calls)).toBe(false);
+          expect(callsOf(r.calls, 'mysql').some((c) => c.args[0].endsWith('replication.cnf'))).toBe(false);
+          expect(verdict()).toMatch(/ ready primary: serving backups\n$/);
+        });
+
+        test('a replica the Job promoted while the config still names the old primary never fences itself, even with it writable', () => {
+          orig();
+          fakeTwoPrimaries('0');
+          fs.writeFileSync(configFile(), '0');
+          const r = box.run(SCRIPT, { ...env, PRIMARY_ORDINAL_FILE: configFile(), MONITOR_ROUNDS: '3' });
+          expect(r.status).toBe(0);
+          expect(fenced(r.calls)).toBe(false);
+          expect(verdict()).toMatch(/ ready primary: promoted by the switchover Job/);
+        });
+
+        test('a file that holds no ordinal is said once and ignored', () => {
+          fakeTwoPrimaries('0');
+          const r = box.run(SCRIPT, { ...primaryEnv('one'), MONITOR_ROUNDS: '3' });
+          expect(r.status).toBe(0);
+          expect(fenced(r.calls)).toBe(false);
+          expect(
+            r.stderr.match(
+              /primary-ordinal holds 'one', not an ordinal; mysql-0\.mysql stays the configured primary/g,
+            ),
+          ).toHaveLength(1);
+        });
+      });
+
       test('fails if PRIMARY_ORDINAL is not an ordinal', () => {
         const r = box.run(SCRIPT, { ...env, PRIMARY_ORDINAL: 'one' });
         expect(r.status).toBe(1);

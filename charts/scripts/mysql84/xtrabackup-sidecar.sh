@@ -46,7 +46,11 @@
 #    in the data directory; it starts replication again only once the source contains this replica's
 #    transactions again (then removes the file). MySQL itself would accept such a source (it refuses
 #    an auto-positioned replica only for GTIDs with the source's own UUID).
-# 7. SIGTERM (pod deletion) stops the backup server and exits at once; bash waits for every child in
+# 7. A superseded primary fences itself: with PRIMARY_ORDINAL_FILE, a primary that the config named and that
+#    is still writable without a source when the config names another pod, which answers writable too, is
+#    the old primary of a failover it did not see (partitioned away, then back without a restart): it sets
+#    super_read_only, kills the client connections, and rejoins only as rejoin (8) allows.
+# 8. SIGTERM (pod deletion) stops the backup server and exits at once; bash waits for every child in
 #    the background, so the trap runs without waiting for a sleep or a query to end.
 #
 # Secrets: passwords are read from files and fed to mysql on standard input (printf is a shell
@@ -57,6 +61,9 @@
 # Environment:
 #   POD_NAME                   required, the pod's metadata.name, e.g. "mysql-2"
 #   SERVICE_NAME               required, the headless Service name; the primary is <name>-0.<service>
+#   PRIMARY_ORDINAL            the configured primary's ordinal when the container starts (default 0)
+#   PRIMARY_ORDINAL_FILE       optional: the same value as a file of the `<name>-primary` ConfigMap volume (no
+#                              subPath, so the kubelet updates it in place), re-read every round (see 7)
 #   CLIENT_CNF_DIR             required, holds root.cnf and replication.cnf (written by init-mysql)
 #   REPLICATION_USER           required, the replication and backup user's name
 #   REPLICATION_PASSWORD_FILE  required, file holding its password (a mounted Secret key; trailing
@@ -178,6 +185,12 @@ primary_host="$pod_prefix-$primary_ordinal.$SERVICE_NAME"
 # and the old primary a replica once the Job repointed it.
 role=replica
 ((ordinal == primary_ordinal)) && role=primary
+# Whether the config named this pod the primary while this server was one (at start, or in a later round):
+# only such a primary fences itself when the config moves on (see 7). A replica the Job promoted ahead of the
+# config's change is not one until the config names it, so it never fences itself against the old primary.
+configured_primary=0
+[[ $role == primary ]] && configured_primary=1
+PRIMARY_ORDINAL_FILE=${PRIMARY_ORDINAL_FILE:-}
 # The source a replica actually replicates from (SHOW REPLICA STATUS), which the divergence check asks.
 source_host=$primary_host
 awaiting_promotion=0
@@ -633,16 +646,75 @@ rejoin() {
   fi
 }
 
+# follow_config: takes the configured primary from PRIMARY_ORDINAL_FILE when it changed (logged once per
+# change; a file that holds no ordinal is logged once and ignored).
+config_unreadable=''
+follow_config() {
+  [[ -n $PRIMARY_ORDINAL_FILE ]] || return 0
+  local v=''
+  [[ -r $PRIMARY_ORDINAL_FILE ]] && v=$(<"$PRIMARY_ORDINAL_FILE")
+  v=${v//[[:space:]]/}
+  if [[ ! $v =~ ^[0-9]+$ ]]; then
+    [[ $config_unreadable == "x$v" ]] ||
+      echo "sidecar: $PRIMARY_ORDINAL_FILE holds '$v', not an ordinal; $primary_host stays the configured primary" >&2
+    config_unreadable="x$v"
+    return 0
+  fi
+  config_unreadable=''
+  ((10#$v != primary_ordinal)) || return 0
+  echo "sidecar: the config now names $pod_prefix-$((10#$v)) the primary (was $pod_prefix-$primary_ordinal)"
+  primary_ordinal=$((10#$v))
+  primary_host="$pod_prefix-$primary_ordinal.$SERVICE_NAME"
+  host_literal="'$(sql_string "$primary_host")'"
+}
+
+# fence_if_superseded: this server is a configured primary, writable without a source, and the config now
+# names another pod. If that one answers writable too, two servers take writes: this one fences itself the
+# way the switchover Job fences (super_read_only ON, then every client connection killed, replication's
+# kept) and becomes a replica, so rejoin (by GTID sets) decides whether it follows the new primary. While the
+# other does not answer, or is read-only (the Job has not run, or refused), nothing changes.
+fence_if_superseded() {
+  local other ids id killed=0
+  other=$(mysql --defaults-extra-file="$CLIENT_CNF_DIR/replication.cnf" "${source_tls[@]}" -h "$primary_host" \
+    -P "$MYSQL_PORT" --connect-timeout=5 -N -B -e 'SELECT @@GLOBAL.read_only' </dev/null 2>/dev/null) || other=''
+  if [[ $other == 1 ]]; then
+    reason="$primary_reason; the config names $primary_host the primary, which is read-only (the switchover Job has not promoted it): this server stays the primary"
+    return 0
+  elif [[ $other != 0 ]]; then
+    reason="$primary_reason; the config names $primary_host the primary, which does not answer: this server stays the primary"
+    return 0
+  fi
+  if ! mysql_root -e 'SET GLOBAL super_read_only = ON' </dev/null; then
+    reason="$primary_reason; the config names $primary_host the primary, which is writable too, and fencing this server failed (SET GLOBAL super_read_only); retrying"
+    return 0
+  fi
+  ids=$(mysql_root -N -B -e "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER NOT IN ('system user', 'event_scheduler', $user_literal) AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon')" </dev/null) || ids=''
+  for id in $ids; do
+    [[ $id =~ ^[0-9]+$ ]] || continue
+    mysql_root -e "KILL CONNECTION $id" </dev/null 2>/dev/null && killed=$((killed + 1))
+  done
+  echo "sidecar: FENCED: the config names $primary_host the primary and it is writable, while this server was too (a failover it did not see: README 'Failover'); super_read_only ON, $killed client connection(s) killed; it rejoins only if $primary_host has all of its transactions"
+  role=replica configured_primary=0
+}
+
 # evaluate: sets verdict (ready|not-ready) and reason for this round.
 primary_reason='primary: serving backups'
 evaluate() {
   verdict=ready reason=$primary_reason
+  follow_config
   if ! read_replica_status; then
     # The primary's readiness is its mysql container's; the sidecar's is its serving backups.
     [[ $role != primary ]] || verdict=ready reason=$primary_reason
     return 0
   fi
   if ((${#status[@]} == 0)); then
+    if [[ $role == primary ]]; then
+      if ((ordinal == primary_ordinal)); then
+        configured_primary=1
+      elif ((configured_primary)); then
+        fence_if_superseded
+      fi
+    fi
     [[ $role == primary ]] && return 0
     # No source: promoted by the switchover Job (writable), or a former primary (read-only).
     local ro
@@ -662,7 +734,7 @@ evaluate() {
     return 0
   fi
   if [[ $role == primary ]]; then
-    role=replica
+    role=replica configured_primary=0
     echo "sidecar: this server now replicates from ${status[Source_Host]:-?} (repointed by the switchover Job): a replica"
   fi
   source_host=${status[Source_Host]:-$primary_host}

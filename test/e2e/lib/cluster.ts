@@ -135,7 +135,12 @@ export class Cluster {
    */
   replaceManifests(namespace: string, manifests: Manifests): void {
     this.otherNamespaces.set(namespace, manifests);
-    for (const pod of this.pods) if (pod.opts.namespace === namespace) pod.opts.manifests = manifests;
+    for (const pod of this.pods)
+      if (pod.opts.namespace === namespace) {
+        pod.opts.manifests = manifests;
+        // The kubelet updates the ConfigMap volumes of running pods (no subPath) in place.
+        pod.refreshConfigMapVolumes();
+      }
     this.writeHosts();
   }
 

@@ -13,7 +13,14 @@ import type { ResourceTracker } from './tracker';
 import type { PodNetwork } from './network';
 import { startPause } from './network';
 import { ContainerLaunch, ContainerProcess } from './container';
-import { applyFsGroup, resolveArgv, resolveEnv, resolveUser, writeProjectedVolume } from './kube';
+import {
+  applyFsGroup,
+  resolveArgv,
+  resolveEnv,
+  resolveUser,
+  updateProjectedVolume,
+  writeProjectedVolume,
+} from './kube';
 import { killGroup, run, sleep } from './proc';
 
 const secsSince = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)}s`;
@@ -203,6 +210,45 @@ export class Pod {
 
   private get manifests(): Manifests {
     return this.opts.manifests ?? this.ctx.manifests;
+  }
+
+  /**
+   * What the kubelet does for a running pod when a ConfigMap it mounts changed (after its sync period; here at
+   * once): the volume's files replaced atomically. Returns the names of the volumes whose content changed.
+   */
+  refreshConfigMapVolumes(): string[] {
+    const changed: string[] = [];
+    if (this.phase === 'Deleted') return changed;
+    for (const v of this.opts.spec.volumes ?? []) {
+      if (!v.configMap) continue;
+      const dir = path.join(this.dir, 'volumes', v.name);
+      const data = this.manifests.configMap(this.opts.namespace, v.configMap.name);
+      if (!data || !fs.existsSync(path.join(dir, '..data'))) continue;
+      const mode = v.configMap.defaultMode ?? 0o644;
+      const items = v.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key, mode }));
+      const files = items.map((i) => ({ path: i.path, content: data[i.key] ?? '', mode: i.mode ?? mode }));
+      const same = files.every((f) => {
+        try {
+          return fs.readFileSync(path.join(dir, f.path), 'utf8') === f.content;
+        } catch {
+          return false;
+        }
+      });
+      if (same) continue;
+      updateProjectedVolume(dir, files);
+      this.event(`volume ${v.name} updated (ConfigMap ${v.configMap.name} changed)`);
+      changed.push(v.name);
+    }
+    return changed;
+  }
+
+  /**
+   * A network partition of this pod: its end of the veth pair down (every peer's packets to it, and its own, are
+   * lost; connections stay open on both sides, as across a partition), or up again.
+   */
+  async setPartitioned(partitioned: boolean): Promise<void> {
+    await this.ctx.network.ip(this.sandboxPid, 'link', 'set', 'eth0', partitioned ? 'down' : 'up');
+    this.event(partitioned ? 'network partitioned (eth0 down)' : 'network back (eth0 up)');
   }
 
   private get runsOnce(): boolean {

@@ -352,6 +352,96 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
       },
     },
     {
+      id: 'failover-partitioned-primary',
+      title:
+        "the primary's pod is cut off the network (alive, never restarted), failed over from, then reconnected: it sees the new config, finds the new primary writable, fences itself and rejoins it",
+      run: async () => {
+        const old = configured;
+        const replicas = live().filter((o) => o !== old);
+        // Every row the old primary has is on the replicas first (an unreplicated one would be errant: the next step).
+        const row0 = 3_000_000 + (Date.now() % 1_000_000);
+        await sql(`${sts.name}-primary`, `INSERT INTO test.switchover (id) VALUES (${row0});`);
+        for (const o of replicas)
+          await waitFor(`${name(o)} to have row ${row0}`, 20_000, async () => (await ids(o)).has(row0), 200);
+        const p = sts.pod(old);
+        const state = () =>
+          fs.readFileSync(path.join(p.dir, 'volumes', 'tmp', 'replication-state'), 'utf8').trim();
+        await p.setPartitioned(true);
+        try {
+          let target = replicas[0];
+          let fm = synthWith({ primary: target, failover: true });
+          let job = await runJob(fm);
+          const other = /set primary: (\d+)/.exec(job.log);
+          if (job.phase === 'Failed' && other) {
+            target = Number(other[1]);
+            fm = synthWith({ primary: target, failover: true });
+            job = await runJob(fm);
+          }
+          if (job.phase !== 'Succeeded') throw new Error(`the failover Job ${job.phase}: ${job.log}`);
+          if (!/FAILOVER: \S+ does not answer/.test(job.log))
+            throw new Error(`the failover Job reached ${name(old)} through the partition: ${job.log}`);
+          // The sync: the Service moves, and the kubelet updates every pod's ConfigMap volume (the old
+          // primary's too: the emulation cuts the pod network, not its node's link to the API server).
+          sync(fm, target);
+          const row1 = row0 + 1;
+          await sql(`${sts.name}-primary`, `INSERT INTO test.switchover (id) VALUES (${row1});`);
+          // Cut off, the old primary cannot ask the new one: it keeps its role, and says why.
+          const cutOff = await waitFor(
+            `${name(old)}'s sidecar to see the new config while cut off`,
+            20_000,
+            () =>
+              /the config names \S+ the primary, which does not answer: this server stays the primary/.test(
+                state(),
+              ) && state(),
+            200,
+          );
+          await p.setPartitioned(false);
+          const healedAt = Date.now();
+          // Fenced: read-only within a few monitor rounds of the partition's end.
+          await waitFor(
+            `${name(old)} to fence itself after the partition healed (two writable primaries: ${name(old)}, ${name(target)})`,
+            30_000,
+            async () => {
+              try {
+                return (await sql(host(old), 'SELECT @@GLOBAL.super_read_only')) === '1';
+              } catch {
+                return false;
+              }
+            },
+            200,
+          );
+          const fencedSecs = ((Date.now() - healedAt) / 1000).toFixed(1);
+          const log = () => p.logs('xtrabackup');
+          const fencedLine = log()
+            .split('\n')
+            .find((l) => /^sidecar: FENCED: /.test(l));
+          if (!fencedLine)
+            throw new Error(`${name(old)} is read-only, but its sidecar did not say FENCED: ${log()}`);
+          await waitFor(
+            `${name(old)} to rejoin ${name(target)}`,
+            60_000,
+            () => /rejoining as its replica/.test(log()) && p.ready,
+            300,
+          );
+          await waitFor(`row ${row1} on ${name(old)}`, 20_000, async () => (await ids(old)).has(row1), 200);
+          const src = await sourceOf(old);
+          if (!new RegExp(`^${sts.name}-${target}\\.${sts.name} IO=Yes SQL=Yes`).test(src))
+            throw new Error(`${name(old)} replicates from '${src}', not ${name(target)}`);
+          if (!(await writable(target)))
+            throw new Error(`${name(target)} is read-only after the partition healed`);
+          await waitFor('every pod Ready', 30_000, () => live().every((o) => sts.pod(o).ready), 200);
+          return `${name(old)} cut off (eth0 down, its processes alive); failover Job (primary: ${target}, failover: true) ran ${job.secs}s: "${job.log
+            .split('\n')
+            .filter((l) => /FAILOVER|failover done/.test(l))
+            .join(
+              ' | ',
+            )}"; synced; while cut off ${name(old)}'s sidecar: "${cutOff.replace(/^\d+ \S+ /, '')}"; reconnected: read-only after ${fencedSecs}s, "${fencedLine.replace(/^sidecar: /, '')}"; rejoined: ${src}, has row ${row1} written on ${name(target)} meanwhile; ${name(target)} writable; ${pods()}`;
+        } finally {
+          await p.setPartitioned(false).catch(() => undefined);
+        }
+      },
+    },
+    {
       id: 'failover-errant-refused',
       title:
         'an errant transaction planted on the primary, then it is killed and failed over from: when it comes back it stays NotReady, saying why, and serves no clone',

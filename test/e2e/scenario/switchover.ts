@@ -366,7 +366,22 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
         const p = sts.pod(old);
         const state = () =>
           fs.readFileSync(path.join(p.dir, 'volumes', 'tmp', 'replication-state'), 'utf8').trim();
+        // A client session open on the old primary through the partition (an application's pooled connection):
+        // the fence must end it.
+        const held = client.run([...w.adapter.client(host(old)), '-N', '-B'], 'SELECT SLEEP(600);', 120_000);
+        held.catch(() => undefined); // awaited below; never an unhandled rejection if the step fails first
+        await waitFor(
+          `the held session on ${name(old)}`,
+          10_000,
+          async () =>
+            (await sql(
+              host(old),
+              "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(600)%'",
+            )) !== '0',
+          200,
+        );
         await p.setPartitioned(true);
+        let cut = true;
         try {
           let target = replicas[0];
           let fm = synthWith({ primary: target, failover: true });
@@ -396,6 +411,7 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
             200,
           );
           await p.setPartitioned(false);
+          cut = false;
           const healedAt = Date.now();
           // Fenced: read-only within a few monitor rounds of the partition's end.
           await waitFor(
@@ -412,11 +428,21 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
           );
           const fencedSecs = ((Date.now() - healedAt) / 1000).toFixed(1);
           const log = () => p.logs('xtrabackup');
-          const fencedLine = log()
-            .split('\n')
-            .find((l) => /^sidecar: FENCED: /.test(l));
-          if (!fencedLine)
-            throw new Error(`${name(old)} is read-only, but its sidecar did not say FENCED: ${log()}`);
+          // The sidecar logs FENCED once the client sessions are killed, just after the read-only switch.
+          const fencedLine = await waitFor(
+            `${name(old)}'s sidecar to say FENCED (it is read-only)`,
+            15_000,
+            () =>
+              log()
+                .split('\n')
+                .find((l) => /^sidecar: FENCED: /.test(l)),
+            200,
+          );
+          const ended = await Promise.race([held, sleep(20_000).then(() => undefined)]);
+          if (!ended || ended.code === 0)
+            throw new Error(
+              `the session held open on ${name(old)} was not ended by the fence: ${ended?.stdout ?? 'still running'}`,
+            );
           await waitFor(
             `${name(old)} to rejoin ${name(target)}`,
             60_000,
@@ -435,9 +461,9 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
             .filter((l) => /FAILOVER|failover done/.test(l))
             .join(
               ' | ',
-            )}"; synced; while cut off ${name(old)}'s sidecar: "${cutOff.replace(/^\d+ \S+ /, '')}"; reconnected: read-only after ${fencedSecs}s, "${fencedLine.replace(/^sidecar: /, '')}"; rejoined: ${src}, has row ${row1} written on ${name(target)} meanwhile; ${name(target)} writable; ${pods()}`;
+            )}"; synced; while cut off ${name(old)}'s sidecar: "${cutOff.replace(/^\d+ \S+ /, '')}"; reconnected: read-only after ${fencedSecs}s, "${fencedLine.replace(/^sidecar: /, '')}"; the session held open through the partition ended: "${ended.stderr.trim().split('\n').pop()}"; rejoined: ${src}, has row ${row1} written on ${name(target)} meanwhile; ${name(target)} writable; ${pods()}`;
         } finally {
-          await p.setPartitioned(false).catch(() => undefined);
+          if (cut) await p.setPartitioned(false).catch(() => undefined);
         }
       },
     },

@@ -225,6 +225,51 @@ const probesSchema = strict(
 );
 
 /**
+ * Semi-synchronous replication (mysql84 flavor only; README, "What can be lost (RPO)"): the primary
+ * acknowledges a commit only once `waitForReplicaCount` replicas have written it to their relay log
+ * (wait point AFTER_SYNC), so a failover to the most advanced replica loses no acknowledged write. Its
+ * cost: every commit waits one round trip to a replica, and with no replica acknowledging, a commit
+ * stalls up to `timeoutSeconds` before the primary falls back to asynchronous replication (the alert
+ * `MySQLSemiSyncFellBackToAsync` reports it).
+ */
+const semiSyncSchema = strict(
+  {
+    /**
+     * Load the semi-sync plugins on every pod, enable the source side on the primary and the replica side
+     * on the replicas (roles move with the switchover Job and the sidecar).
+     * @default false
+     */
+    enabled: bool().default(false),
+    /**
+     * How long a commit waits for the acknowledgements before the primary falls back to asynchronous
+     * replication (`rpl_semi_sync_source_timeout`, in milliseconds there). Whole milliseconds.
+     * @default 10
+     */
+    timeoutSeconds: z
+      .number({
+        error: 'expected a number of seconds above 0, at most 3600, in whole milliseconds (e.g. 0.5 or 10)',
+      })
+      .gt(0, {
+        error: 'expected a number of seconds above 0, at most 3600, in whole milliseconds (e.g. 0.5 or 10)',
+      })
+      .max(3600, {
+        error: 'expected a number of seconds above 0, at most 3600, in whole milliseconds (e.g. 0.5 or 10)',
+      })
+      .refine((v) => Number.isInteger(Math.round(v * 1e6) / 1e3), {
+        error: 'expected a number of seconds above 0, at most 3600, in whole milliseconds (e.g. 0.5 or 10)',
+      })
+      .default(10),
+    /**
+     * How many replicas must acknowledge each commit (`rpl_semi_sync_source_wait_for_replica_count`);
+     * at most replicas - 1.
+     * @default 1
+     */
+    waitForReplicaCount: int(1, 99).default(1),
+  },
+  'the semi-synchronous replication settings',
+);
+
+/**
  * How replicas report readiness. The xtrabackup sidecar checks replication every few seconds and its
  * readiness probe reports the verdict, so a replica that stopped replicating leaves the read Service.
  */
@@ -242,6 +287,8 @@ const replicationSchema = strict(
      * @default 60
      */
     maxLagSeconds: int(0, 86400).default(60),
+    /** @default - off: asynchronous replication */
+    semiSync: semiSyncSchema.prefault({}),
   },
   'the replication settings',
 );
@@ -759,7 +806,22 @@ function crossFieldRules(c: Fields, check: Check): void {
       c.failover,
       'is only for the mysql84 flavor (the switchover Job); remove it',
     );
+    check(
+      !c.replication.semiSync.enabled,
+      ['replication', 'semiSync', 'enabled'],
+      c.replication.semiSync.enabled,
+      'is only for the mysql84 flavor: the mysql57 flavor (the workshop) keeps the page\'s asynchronous replication; remove it or use flavor "mysql84"',
+    );
   }
+  if (c.replication.semiSync.enabled)
+    check(
+      c.replication.semiSync.waitForReplicaCount <= c.replicas - 1,
+      ['replication', 'semiSync', 'waitForReplicaCount'],
+      c.replication.semiSync.waitForReplicaCount,
+      c.replicas > 1
+        ? `must be at most replicas - 1 (${c.replicas - 1}): only the replicas acknowledge a commit; lower it or raise replicas`
+        : 'needs a replica to acknowledge commits, and replicas is 1: raise replicas or disable semiSync',
+    );
   check(
     c.mysqlFiles.primaryKey !== c.mysqlFiles.replicaKey,
     ['mysqlFiles', 'replicaKey'],

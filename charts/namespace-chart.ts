@@ -12,6 +12,7 @@ import { EXPORTER_PASSWORD_KEY } from './exporter';
 import { objectLabels } from './labels';
 import { TLS_CNF_KEY, tlsCnf } from './tls-chart';
 import { BINLOG_CNF_KEY, binlogCnf } from './backup-chart';
+import { SEMISYNC_PRIMARY_CNF_KEY, SEMISYNC_REPLICA_CNF_KEY, semiSyncCnf, semiSyncOf } from './semisync-config';
 
 export interface NamespaceChartProps extends ChartProps {
   /** The validated stack config: `namespace`, `name` and `mysqlFiles`. */
@@ -96,7 +97,7 @@ export function secretKeys(c: ResolvedConfig): string[] {
 
 /**
  * The ConfigMap's data: the primary's and the replicas' option files under their keys, and with `tls`
- * the TLS option file every pod uses.
+ * the TLS option file every pod uses, and with `replication.semiSync` each role's semi-sync option file.
  */
 export function configMapData(c: ResolvedConfig): Record<string, string> {
   return {
@@ -104,6 +105,12 @@ export function configMapData(c: ResolvedConfig): Record<string, string> {
     [c.mysqlFiles.replicaKey]: c.mysqlFiles.replica,
     ...(c.tls ? { [TLS_CNF_KEY]: tlsCnf() } : {}),
     ...(c.backup?.pitr ? { [BINLOG_CNF_KEY]: binlogCnf(c.backup.pitr.binlogRetentionSeconds) } : {}),
+    ...(semiSyncOf(c)
+      ? {
+          [SEMISYNC_PRIMARY_CNF_KEY]: semiSyncCnf(c, 'primary'),
+          [SEMISYNC_REPLICA_CNF_KEY]: semiSyncCnf(c, 'replica'),
+        }
+      : {}),
   };
 }
 

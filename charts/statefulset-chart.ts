@@ -8,6 +8,7 @@ import { objectLabels, selectorLabels } from './labels';
 import { MYSQL_UID, resourceRequirements } from './pod-security';
 import { polarisExemptions } from './policy-checks';
 import { configMapData, configMapName } from './namespace-chart';
+import { SEMISYNC_PRIMARY_CNF_KEY, SEMISYNC_REPLICA_CNF_KEY, semiSyncOf } from './semisync-config';
 import { BINLOG_CNF_KEY, backupNames, restoreInitContainers } from './backup-chart';
 import { readScript, ScriptName } from './scripts';
 import { PRIMARY_ORDINAL_KEY, switchoverNames } from './switchover-chart';
@@ -144,6 +145,7 @@ export class StatefulSetChart extends Chart {
         { name: 'PRIMARY_CNF', value: c.mysqlFiles.primaryKey },
         { name: 'REPLICA_CNF', value: c.mysqlFiles.replicaKey },
         ...extraCnf(c),
+        ...roleCnf(c),
         // Named in the script's error when a tool it needs is missing from the image.
         { name: 'CONTAINER_IMAGE', value: c.images.mysql },
         ...pod.credentialEnv('init'),
@@ -238,6 +240,8 @@ export class StatefulSetChart extends Chart {
         { name: 'STATE_FILE', value: SIDECAR_STATE_FILE },
         { name: 'REPLICA_READINESS', value: c.replication.readiness },
         { name: 'MAX_LAG_SECONDS', value: String(c.replication.maxLagSeconds) },
+        // A returning former primary turns the source side off and the replica side on before it rejoins.
+        ...(semiSyncOf(c) ? [{ name: 'SEMISYNC', value: 'true' }] : []),
         ...(exporter?.sidecarEnv ?? []),
         ...tlsSidecarEnv(c),
         // The same ordinal as a file the kubelet updates in place: a primary that kept running through a
@@ -537,6 +541,16 @@ function probe(command: string[], t: ProbeTimingConfig): k8s.Probe {
     timeoutSeconds: t.timeoutSeconds,
     failureThreshold: t.failureThreshold,
   };
+}
+
+/** init-mysql's PRIMARY_EXTRA_CNF / REPLICA_EXTRA_CNF: the option files of one role only (semi-sync's sides). */
+function roleCnf(c: ResolvedConfig): k8s.EnvVar[] {
+  return semiSyncOf(c)
+    ? [
+        { name: 'PRIMARY_EXTRA_CNF', value: SEMISYNC_PRIMARY_CNF_KEY },
+        { name: 'REPLICA_EXTRA_CNF', value: SEMISYNC_REPLICA_CNF_KEY },
+      ]
+    : [];
 }
 
 /** init-mysql's EXTRA_CNF: the ConfigMap's option files every ordinal uses (TLS, binlog retention). */

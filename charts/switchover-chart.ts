@@ -12,6 +12,7 @@ import {
 } from './pod-security';
 import { jobNetworkPolicies } from './policy-chart';
 import { polarisExemptions } from './policy-checks';
+import { semiSyncOf } from './semisync-config';
 import { TLS_PATHS, tlsMounts, tlsVolumes } from './tls-chart';
 
 /** The switchover script, a real file under `charts/scripts/switchover/`, read at synth time. */
@@ -82,6 +83,8 @@ export class SwitchoverChart extends Chart {
         { name: 'MYSQL_PORT', value: String(c.mysqlPort) },
         { name: 'MAX_LAG_SECONDS', value: String(s.maxLagSeconds) },
         { name: 'WAIT_SECONDS', value: String(s.waitSeconds) },
+        // The promoted server gets semi-sync's source side, every repointed one its replica side.
+        ...(semiSyncOf(c) ? [{ name: 'SEMISYNC', value: 'true' }] : []),
         { name: 'ROOT_PASSWORD_FILE', value: `${CREDENTIALS_DIR}/root-password` },
         { name: 'REPLICATION_USER', value: c.credentials.replicationUser },
         { name: 'REPLICATION_PASSWORD_FILE', value: `${CREDENTIALS_DIR}/replication-password` },

@@ -89,6 +89,62 @@ describe('init-mysql.sh', () => {
     }
   });
 
+  test('PRIMARY_EXTRA_CNF / REPLICA_EXTRA_CNF (semi-sync sides): each only for its role, following PRIMARY_ORDINAL', () => {
+    fs.writeFileSync(
+      path.join(env.CONFIG_MAP_DIR, 'semisync-primary.cnf'),
+      '[mysqld]\nrpl_semi_sync_source_enabled=ON\n',
+    );
+    fs.writeFileSync(
+      path.join(env.CONFIG_MAP_DIR, 'semisync-replica.cnf'),
+      '[mysqld]\nrpl_semi_sync_replica_enabled=ON\n',
+    );
+    const roles = { PRIMARY_EXTRA_CNF: 'semisync-primary.cnf', REPLICA_EXTRA_CNF: 'semisync-replica.cnf' };
+    const expected: Record<string, string[]> = {
+      'mysql-0': ['server-id.cnf', 'semisync-replica.cnf', 'slave.cnf'],
+      'mysql-1': ['master.cnf', 'semisync-primary.cnf', 'server-id.cnf'],
+      'mysql-2': ['server-id.cnf', 'semisync-replica.cnf', 'slave.cnf'],
+    };
+    for (const [pod, files] of Object.entries(expected)) {
+      fs.rmSync(env.CONF_DIR, { recursive: true });
+      fs.mkdirSync(env.CONF_DIR);
+      const r = box.run(SCRIPT, {
+        ...env,
+        ...roles,
+        POD_NAME: pod,
+        PRIMARY_ORDINAL: '1',
+        EXTRA_CNF: 'extra.cnf',
+      });
+      expect(r.status).toBe(1); // extra.cnf is absent: EXTRA_CNF is copied first, then the role's
+      fs.writeFileSync(path.join(env.CONFIG_MAP_DIR, 'extra.cnf'), '[mysqld]\n');
+      fs.rmSync(env.CONF_DIR, { recursive: true });
+      fs.mkdirSync(env.CONF_DIR);
+      const ok = box.run(SCRIPT, {
+        ...env,
+        ...roles,
+        POD_NAME: pod,
+        PRIMARY_ORDINAL: '1',
+        EXTRA_CNF: 'extra.cnf',
+      });
+      expect(ok.status).toBe(0);
+      expect(ls(env.CONF_DIR)).toEqual([...files, 'extra.cnf'].sort());
+      fs.rmSync(path.join(env.CONFIG_MAP_DIR, 'extra.cnf'));
+    }
+  });
+
+  test('fails if a PRIMARY_EXTRA_CNF / REPLICA_EXTRA_CNF entry is not a .cnf key, naming the variable', () => {
+    let r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', PRIMARY_EXTRA_CNF: 'semisync' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("PRIMARY_EXTRA_CNF entry 'semisync' is not a ConfigMap key ending in .cnf");
+    r = box.run(SCRIPT, {
+      ...env,
+      POD_NAME: 'mysql-1',
+      REPLICA_EXTRA_CNF: 'a/b.cnf',
+      PRIMARY_EXTRA_CNF: 'bad',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("REPLICA_EXTRA_CNF entry 'a/b.cnf' is not a ConfigMap key ending in .cnf");
+  });
+
   test('fails if an EXTRA_CNF entry is not a .cnf key, or is missing from the ConfigMap', () => {
     let r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', EXTRA_CNF: '../etc/passwd' });
     expect(r.status).toBe(1);

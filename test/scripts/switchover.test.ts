@@ -74,6 +74,18 @@ describe('switchover.sh', () => {
     change(host),
     'START REPLICA;',
   ];
+  const asSource = [
+    'SET GLOBAL rpl_semi_sync_replica_enabled = OFF;',
+    'SET GLOBAL rpl_semi_sync_source_enabled = ON;',
+  ];
+  const repointedSemiSync = (host: string) => [
+    'SET GLOBAL super_read_only = ON;',
+    'STOP REPLICA;',
+    'SET GLOBAL rpl_semi_sync_source_enabled = OFF;',
+    'SET GLOBAL rpl_semi_sync_replica_enabled = ON;',
+    change(host),
+    'START REPLICA;',
+  ];
   const noSecretOnACommandLine = (calls: Call[]) => {
     for (const c of calls) for (const a of c.args) expect(a).not.toMatch(/r00t|s3cr/);
   };
@@ -272,8 +284,69 @@ describe('switchover.sh', () => {
       server(2, { source: 'mysql-1.mysql' });
       const r = box.run(SCRIPT, env);
       expect(r.status).toBe(0);
-      expect(changes(1)).toEqual(['SET GLOBAL read_only = OFF']);
+      expect(changes(1)).toEqual(['SET GLOBAL read_only = OFF;']);
       expect(r.stdout).toContain('mysql-1.mysql was fenced by an interrupted run; made it writable again');
+    });
+
+    test('SEMISYNC=true, promotion interrupted: the source side is turned on before the target is writable', () => {
+      server(0, { ro: '1', source: 'mysql-1.mysql' });
+      server(1, { ro: '1', source: '' });
+      server(2, { source: 'mysql-1.mysql' });
+      const r = box.run(SCRIPT, { ...env, SEMISYNC: 'true' });
+      expect(r.status).toBe(0);
+      expect(changes(1)).toEqual([...asSource, 'SET GLOBAL read_only = OFF;']);
+    });
+  });
+
+  describe('semi-synchronous replication (SEMISYNC=true)', () => {
+    test('planned: the promoted server gets the source side before it is writable, every repointed one the replica side before START REPLICA', () => {
+      const r = box.run(SCRIPT, { ...env, SEMISYNC: 'true' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(changes(1)).toEqual([
+        `SELECT WAIT_FOR_EXECUTED_GTID_SET('${A}:1-10', 30)`,
+        'STOP REPLICA;',
+        'RESET REPLICA ALL;',
+        ...asSource,
+        'SET GLOBAL read_only = OFF;',
+      ]);
+      expect(changes(0).slice(-6)).toEqual(repointedSemiSync('mysql-1.mysql'));
+      expect(changes(2)).toEqual(repointedSemiSync('mysql-1.mysql'));
+      expect(r.stdout).toContain(
+        'promoted mysql-1.mysql: RESET REPLICA ALL, semi-sync source side on, read_only OFF',
+      );
+      expect(r.stdout).toContain(
+        'mysql-2.mysql now replicates from mysql-1.mysql (auto-position; semi-sync replica side on)',
+      );
+    });
+
+    test('failover: the same on the promoted and the repointed servers; the log says what semi-sync guarantees', () => {
+      server(0, { down: '' });
+      server(1, { gtid: `${A}:1-10` });
+      server(2, { gtid: `${A}:1-8` });
+      subset(`${A}:1-8`, `${A}:1-10`, 1);
+      subset(`${A}:1-10`, `${A}:1-8`, 0);
+      const r = box.run(SCRIPT, { ...env, FAILOVER: 'true', SEMISYNC: 'true' });
+      expect(r.status).toBe(0);
+      expect(changes(1)).toEqual([
+        'STOP REPLICA IO_THREAD',
+        'STOP REPLICA;',
+        'RESET REPLICA ALL;',
+        ...asSource,
+        'SET GLOBAL read_only = OFF;',
+      ]);
+      expect(changes(2)).toEqual(['STOP REPLICA IO_THREAD', ...repointedSemiSync('mysql-1.mysql')]);
+      expect(r.stdout).toContain(
+        'semi-synchronous replication: every commit mysql-0.mysql acknowledged reached a replica',
+      );
+      expect(r.stdout).not.toContain('are lost');
+    });
+
+    test('fails if SEMISYNC is not true or false, changing nothing', () => {
+      const r = box.run(SCRIPT, { ...env, SEMISYNC: 'yes' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("switchover: SEMISYNC must be 'true' or 'false', got 'yes'");
+      unchanged();
     });
   });
 

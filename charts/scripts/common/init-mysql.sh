@@ -14,6 +14,8 @@
 #   PRIMARY_CNF       ConfigMap key for ordinal PRIMARY_ORDINAL          (default primary.cnf)
 #   REPLICA_CNF       ConfigMap key for every other ordinal              (default replica.cnf)
 #   EXTRA_CNF         further ConfigMap keys, space-separated, copied for every ordinal (e.g. tls.cnf)
+#   PRIMARY_EXTRA_CNF further keys copied for ordinal PRIMARY_ORDINAL only (e.g. semisync-primary.cnf)
+#   REPLICA_EXTRA_CNF further keys copied for every other ordinal only (e.g. semisync-replica.cnf)
 # With credentials (the mysql84 flavor), also writes MySQL client option files, mode 0600, into
 # CLIENT_CNF_DIR (an in-memory emptyDir), so that probes and the sidecar never pass a password on a
 # command line:
@@ -51,25 +53,31 @@ server_id=$((SERVER_ID_OFFSET + ordinal))
 
 printf '[mysqld]\nserver-id=%d\n' "$server_id" >"$CONF_DIR/server-id.cnf"
 if ((ordinal == 10#$PRIMARY_ORDINAL)); then
-  cnf=$PRIMARY_CNF
+  cnf=$PRIMARY_CNF role_extra_var=PRIMARY_EXTRA_CNF
 else
-  cnf=$REPLICA_CNF
+  cnf=$REPLICA_CNF role_extra_var=REPLICA_EXTRA_CNF
 fi
 cp "$CONFIG_MAP_DIR/$cnf" "$CONF_DIR/$cnf"
 echo "init-mysql: $POD_NAME is ordinal $ordinal, server-id $server_id, using $cnf"
+# copy_extra VAR: copies the ConfigMap keys listed (space-separated) in variable VAR.
 # Split with builtins only: no here-string (a temp file in older bash, and /tmp may be read-only) and no
 # empty array (unbound under set -u in bash 4.2, the mysql:5.7 image's).
-rest=${EXTRA_CNF:-}
-while [[ $rest =~ ^[[:space:]]*([^[:space:]]+)(.*)$ ]]; do
-  extra=${BASH_REMATCH[1]}
-  rest=${BASH_REMATCH[2]}
-  if [[ ! $extra =~ ^[-._a-zA-Z0-9]+\.cnf$ ]]; then
-    echo "init-mysql: EXTRA_CNF entry '$extra' is not a ConfigMap key ending in .cnf" >&2
-    exit 1
-  fi
-  cp "$CONFIG_MAP_DIR/$extra" "$CONF_DIR/$extra"
-  echo "init-mysql: also using $extra"
-done
+copy_extra() {
+  local var=$1 rest extra
+  rest=${!var:-}
+  while [[ $rest =~ ^[[:space:]]*([^[:space:]]+)(.*)$ ]]; do
+    extra=${BASH_REMATCH[1]}
+    rest=${BASH_REMATCH[2]}
+    if [[ ! $extra =~ ^[-._a-zA-Z0-9]+\.cnf$ ]]; then
+      echo "init-mysql: $var entry '$extra' is not a ConfigMap key ending in .cnf" >&2
+      exit 1
+    fi
+    cp "$CONFIG_MAP_DIR/$extra" "$CONF_DIR/$extra"
+    echo "init-mysql: also using $extra"
+  done
+}
+copy_extra EXTRA_CNF
+copy_extra "$role_extra_var"
 
 # write_client_cnf FILE USER PASSWORD_FILE: an option file for the mysql client, mysqladmin and
 # xtrabackup (which reads [client] and [xtrabackup]). Values are double-quoted, with \ and " escaped.

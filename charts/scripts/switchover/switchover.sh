@@ -36,6 +36,10 @@
 #   MYSQL_PORT                 (default 3306)
 #   MAX_LAG_SECONDS            a planned switchover refuses a target further behind (default 5)
 #   WAIT_SECONDS               how long to wait for the target to catch up (default 30)
+#   SEMISYNC                   true or false (default): semi-synchronous replication (config replication.semiSync).
+#                              Then the promoted server gets the source side on and the replica side off before
+#                              it becomes writable, and every repointed server the source side off and the
+#                              replica side on before START REPLICA (which registers it as a semi-sync replica)
 #   ROOT_PASSWORD_FILE         required: root's password (a mounted Secret key)
 #   REPLICATION_USER           required: the replication user (its connections are never killed)
 #   REPLICATION_PASSWORD_FILE  required: its password, for CHANGE REPLICATION SOURCE
@@ -73,6 +77,7 @@ log() { echo "switchover: $*"; }
 REPLICAS=${REPLICAS:-}
 TARGET=${TARGET:-}
 FAILOVER=${FAILOVER:-false}
+SEMISYNC=${SEMISYNC:-false}
 MYSQL_PORT=${MYSQL_PORT:-3306}
 MAX_LAG_SECONDS=${MAX_LAG_SECONDS:-5}
 WAIT_SECONDS=${WAIT_SECONDS:-30}
@@ -83,6 +88,13 @@ if [[ ! $TARGET =~ ^[0-9]+$ ]] || ((TARGET >= REPLICAS)); then
   fail "TARGET must be the ordinal of a pod below REPLICAS=$REPLICAS, got '$TARGET'"
 fi
 [[ $FAILOVER == true || $FAILOVER == false ]] || fail "FAILOVER must be 'true' or 'false', got '$FAILOVER'"
+[[ $SEMISYNC == true || $SEMISYNC == false ]] || fail "SEMISYNC must be 'true' or 'false', got '$SEMISYNC'"
+# Semi-sync's sides as SQL (nothing without SEMISYNC): a primary's and a replica's.
+as_source=() as_replica=()
+if [[ $SEMISYNC == true ]]; then
+  as_source=('SET GLOBAL rpl_semi_sync_replica_enabled = OFF;' 'SET GLOBAL rpl_semi_sync_source_enabled = ON;')
+  as_replica=('SET GLOBAL rpl_semi_sync_source_enabled = OFF;' 'SET GLOBAL rpl_semi_sync_replica_enabled = ON;')
+fi
 [[ $MYSQL_PORT =~ ^[0-9]+$ ]] || fail "MYSQL_PORT must be a port number, got '$MYSQL_PORT'"
 [[ $MAX_LAG_SECONDS =~ ^[0-9]+$ ]] || fail "MAX_LAG_SECONDS must be a whole number of seconds, got '$MAX_LAG_SECONDS'"
 if [[ ! $WAIT_SECONDS =~ ^[0-9]+$ ]] || ((WAIT_SECONDS < 1)); then fail "WAIT_SECONDS must be at least 1, got '$WAIT_SECONDS'"; fi
@@ -227,12 +239,13 @@ repoint() {
   if ! printf '%s\n' \
     'SET GLOBAL super_read_only = ON;' \
     'STOP REPLICA;' \
+    ${as_replica[@]+"${as_replica[@]}"} \
     "CHANGE REPLICATION SOURCE TO SOURCE_HOST='$(sql_string "$target_host")', SOURCE_PORT=$MYSQL_PORT, SOURCE_USER='$(sql_string "$REPLICATION_USER")', SOURCE_PASSWORD='$(sql_string "$replication_password")', SOURCE_AUTO_POSITION=1, SOURCE_SSL=1$source_tls, SOURCE_CONNECT_RETRY=10;" \
     'START REPLICA;' | on "$n"; then
     echo "switchover: repointing $(host "$n") at $target_host failed: $(last_error)" >&2
     return 1
   fi
-  log "$(host "$n") now replicates from $target_host (auto-position)"
+  log "$(host "$n") now replicates from $target_host (auto-position${as_replica[0]:+; semi-sync replica side on})"
 }
 
 # repoint_others: every reachable server but the target that does not replicate from it, when the target
@@ -260,17 +273,19 @@ repoint_others() {
   return "$left"
 }
 
-# promote: the target stops replicating, forgets its source and becomes writable.
+# promote: the target stops replicating, forgets its source, takes semi-sync's source side (SEMISYNC) and
+# becomes writable.
 promote() {
-  printf '%s\n' 'STOP REPLICA;' 'RESET REPLICA ALL;' 'SET GLOBAL read_only = OFF;' | on "$TARGET" ||
-    return 1
-  log "promoted $target_host: RESET REPLICA ALL, read_only OFF"
+  printf '%s\n' 'STOP REPLICA;' 'RESET REPLICA ALL;' ${as_source[@]+"${as_source[@]}"} 'SET GLOBAL read_only = OFF;' |
+    on "$TARGET" || return 1
+  log "promoted $target_host: RESET REPLICA ALL,${as_source[0]:+ semi-sync source side on,} read_only OFF"
 }
 
 # ---- nothing to switch: the target is the primary ---------------------------------------------------------
 if [[ -n $primary && $primary == "$TARGET" ]]; then
   if ((fenced[TARGET])); then
-    query "$TARGET" 'SET GLOBAL read_only = OFF' >/dev/null || fail "cannot make $target_host writable: $(last_error)"
+    printf '%s\n' ${as_source[@]+"${as_source[@]}"} 'SET GLOBAL read_only = OFF;' | on "$TARGET" ||
+      fail "cannot make $target_host writable: $(last_error)"
     log "$target_host was fenced by an interrupted run; made it writable again"
   fi
   if repoint_others; then
@@ -377,7 +392,11 @@ if [[ -z $primary ]]; then
     fail "promoting $target_host failed: $(last_error)"
   }
   source[TARGET]=''
-  log "failover done: $target_host is the primary; transactions $primary_host committed that no replica received are lost (asynchronous replication, README 'Failover'); it rejoins as a replica only if it has none"
+  if [[ $SEMISYNC == true ]]; then
+    log "failover done: $target_host is the primary; semi-synchronous replication: every commit $primary_host acknowledged reached a replica's relay log and is here, unless it had fallen back to asynchronous replication (alert MySQLSemiSyncFellBackToAsync; README 'Failover'); it rejoins as a replica only if it has no transaction this primary lacks"
+  else
+    log "failover done: $target_host is the primary; transactions $primary_host committed that no replica received are lost (asynchronous replication, README 'Failover'); it rejoins as a replica only if it has none"
+  fi
   repoint_others || fail "$target_host is the primary, but not every server could be repointed at it (above)"
   exit 0
 fi

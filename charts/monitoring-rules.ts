@@ -9,6 +9,10 @@
  * STATUS, then SHOW REPLICA STATUS, so MySQL 8.4 yields `…_replica_io_running`,
  * `…_seconds_behind_source` and 5.7 or MariaDB `…_slave_io_running`, `…_seconds_behind_master`;
  * "Connecting" counts as 0; a NULL lag is no series at all), `mysql_binlog_size_bytes` (binlog.go).
+ * parseStatus (collector.go) turns ON/OFF into 1/0, so semi-sync's `Rpl_semi_sync_source_status` (MySQL 8.4
+ * Reference Manual 19.4.10.3, "Semisynchronous Replication Monitoring") is
+ * `mysql_global_status_rpl_semi_sync_source_status` and `rpl_semi_sync_source_enabled`
+ * `mysql_global_variables_rpl_semi_sync_source_enabled`; both exist only while the plugin is loaded.
  * Kubernetes series: kubelet `kubelet_volume_stats_{available,capacity}_bytes`; kube-state-metrics
  * `kube_cronjob_status_last_successful_time`, `kube_cronjob_created`, `kube_job_status_failed`,
  * `kube_job_status_start_time`, `kube_job_owner`.
@@ -146,6 +150,17 @@ export function alertGroups(c: ResolvedConfig): RuleGroup[] {
       labels: { severity: 'critical' },
       summary: 'A MySQL data volume is nearly full',
       description: `${where}: only {{ $value | printf "%.1f" }} % of volume {{ $labels.persistentvolumeclaim }} is free (less than ${a.volumeFreePercent} %); mysqld stops writing when it is full.`,
+    }),
+    rule({
+      // Shipped with every profile: without replication.semiSync the plugin is not loaded and neither series exists.
+      alert: 'MySQLSemiSyncFellBackToAsync',
+      expr:
+        `mysql_global_status_rpl_semi_sync_source_status{${sel}} == 0` +
+        ` and on(namespace, pod) mysql_global_variables_rpl_semi_sync_source_enabled{${sel}} == 1`,
+      for: '1m',
+      labels: { severity: 'critical' },
+      summary: 'The primary fell back from semi-synchronous to asynchronous replication',
+      description: `${where} has semi-sync's source side enabled, but Rpl_semi_sync_source_status is OFF: no replica acknowledged a commit within rpl_semi_sync_source_timeout, so commits are acknowledged without any replica having them and a failover now can lose them. It returns to semi-sync once a semi-sync replica catches up.`,
     }),
     rule({
       alert: 'MySQLBinlogGrowing',

@@ -104,6 +104,7 @@ describe('the alerts', () => {
       'MySQLTooManyConnections',
       'MySQLRestarted',
       'MySQLVolumeNearlyFull',
+      'MySQLSemiSyncFellBackToAsync',
       'MySQLBinlogGrowing',
       'MySQLBackupStale',
       'MySQLBackupFailed',

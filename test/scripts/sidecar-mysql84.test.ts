@@ -655,6 +655,30 @@ esac`,
         expectNoSecretLeak(r.calls);
       });
 
+      test('SEMISYNC=true: a rejoining former primary turns the source side off and the replica side on before START REPLICA', () => {
+        fakeServers('', '1', `${UUID_A}:1-9`, '1');
+        const r = box.run(SCRIPT, {
+          ...env,
+          POD_NAME: 'mysql-0',
+          PRIMARY_ORDINAL: '1',
+          MONITOR_ROUNDS: '1',
+          SEMISYNC: 'true',
+        });
+        expect(r.status).toBe(0);
+        expect(sql(r.calls)).toEqual([
+          'SET GLOBAL rpl_semi_sync_source_enabled = OFF;\nSET GLOBAL rpl_semi_sync_replica_enabled = ON;\n' +
+            changeTo('mysql-1.mysql'),
+        ]);
+        expect(r.stdout).toContain('rejoining as its replica (auto-position, semi-sync replica side on)');
+      });
+
+      test('fails if SEMISYNC is not true or false', () => {
+        const r = box.run(SCRIPT, { ...env, SEMISYNC: 'on' });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain("sidecar: SEMISYNC must be 'true' or 'false', got 'on'");
+        expect(r.calls).toEqual([]);
+      });
+
       test('a former primary with errant transactions does not rejoin: refused, not ready with the reason, no backups served', () => {
         fakeServers('', '0', `${UUID_A}:1-9`, '1');
         const r = box.run(SCRIPT, { ...env, POD_NAME: 'mysql-0', PRIMARY_ORDINAL: '1', MONITOR_ROUNDS: '2' });

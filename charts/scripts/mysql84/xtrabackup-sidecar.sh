@@ -98,6 +98,10 @@
 #   BACKUP_TMP                 where each backup gets its own temporary directory and the one-at-a-time
 #                              lock lives (default /tmp)
 #   PROC_IF_INET6              exists when the kernel has IPv6 (default /proc/net/if_inet6)
+#   SEMISYNC                   true or false (default): semi-synchronous replication (config replication.semiSync).
+#                              A former primary that rejoins turns semi-sync's source side off and its replica
+#                              side on before START REPLICA, which registers it as a semi-sync replica (a pod
+#                              that restarts gets them from init-mysql's option files instead)
 # Writable paths: DATA_DIR (change_source.sql.in/.orig, replication-refused), /tmp (STATE_FILE,
 # xtrabackup's --target-dir, where a streaming backup keeps its temporary files) and, with CREDENTIALS_DIR,
 # CLIENT_CNF_DIR (the option files it refreshes).
@@ -130,6 +134,11 @@ MAX_LAG_SECONDS=${MAX_LAG_SECONDS:-60}
 REPLICA_READINESS=${REPLICA_READINESS:-replicating}
 MONITOR_ROUNDS=${MONITOR_ROUNDS:-0}
 RETRY_SECONDS=${RETRY_SECONDS:-10}
+SEMISYNC=${SEMISYNC:-false}
+[[ $SEMISYNC == true || $SEMISYNC == false ]] || {
+  echo "sidecar: SEMISYNC must be 'true' or 'false', got '$SEMISYNC'" >&2
+  exit 1
+}
 REFUSED_FILE=replication-refused
 rm -f "$STATE_FILE"
 
@@ -603,6 +612,11 @@ retry_lost_position() {
 }
 
 verdict='' reason=''
+# Semi-sync's replica side for a rejoining former primary (SEMISYNC), as SQL.
+semisync_sides=()
+if [[ $SEMISYNC == true ]]; then
+  semisync_sides=('SET GLOBAL rpl_semi_sync_source_enabled = OFF;' 'SET GLOBAL rpl_semi_sync_replica_enabled = ON;')
+fi
 # rejoin: this server is read-only without a replication source while another pod is the configured
 # primary: a former primary (after a failover, or a switchover the Job could not finish here). It
 # replicates from the primary only if the primary's executed GTID set contains its own; otherwise it has
@@ -628,8 +642,9 @@ rejoin() {
   }
   contained=$(mysql_root -N -B -e "SELECT GTID_SUBSET('$own', '$primary_set')" </dev/null 2>/dev/null) || contained=''
   if [[ $contained == 1 ]]; then
-    echo "sidecar: no replication source and read-only while $primary_host is the primary; its GTID set contains this server's: rejoining as its replica (auto-position)"
+    echo "sidecar: no replication source and read-only while $primary_host is the primary; its GTID set contains this server's: rejoining as its replica (auto-position${semisync_sides[0]:+, semi-sync replica side on})"
     if printf '%s\n' \
+      ${semisync_sides[@]+"${semisync_sides[@]}"} \
       "CHANGE REPLICATION SOURCE TO SOURCE_HOST=$host_literal, SOURCE_PORT=$MYSQL_PORT, SOURCE_USER=$user_literal, SOURCE_PASSWORD=$password_literal, SOURCE_AUTO_POSITION=1, SOURCE_SSL=1$tls_source, SOURCE_CONNECT_RETRY=10;" \
       'START REPLICA;' | mysql_root; then
       rm -f "$REFUSED_FILE"

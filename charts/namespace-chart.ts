@@ -12,7 +12,12 @@ import { EXPORTER_PASSWORD_KEY } from './exporter';
 import { objectLabels } from './labels';
 import { TLS_CNF_KEY, tlsCnf } from './tls-chart';
 import { BINLOG_CNF_KEY, binlogCnf } from './backup-chart';
-import { SEMISYNC_PRIMARY_CNF_KEY, SEMISYNC_REPLICA_CNF_KEY, semiSyncCnf, semiSyncOf } from './semisync-config';
+import {
+  SEMISYNC_PRIMARY_CNF_KEY,
+  SEMISYNC_REPLICA_CNF_KEY,
+  semiSyncCnf,
+  semiSyncOf,
+} from './semisync-config';
 
 export interface NamespaceChartProps extends ChartProps {
   /** The validated stack config: `namespace`, `name` and `mysqlFiles`. */

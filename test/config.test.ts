@@ -319,6 +319,45 @@ describe('validation: each rule names the field, the bad value and what is allow
       'replication.maxLagSeconds is -1; expected a whole number from 0 to 86400',
     );
   });
+  test('fails if replication.semiSync is enabled on the mysql57 flavor (the workshop keeps asynchronous replication)', () => {
+    expect(problemFor({ 'replication.semiSync': { enabled: true } })).toBe(
+      'replication.semiSync.enabled is true; is only for the mysql84 flavor: the mysql57 flavor (the workshop) keeps the page\'s asynchronous replication; remove it or use flavor "mysql84"',
+    );
+  });
+  test('fails if replication.semiSync.waitForReplicaCount is more than replicas - 1, or below 1', () => {
+    expect(
+      problemFor({ 'replication.semiSync': { enabled: true, waitForReplicaCount: 3 } }, production),
+    ).toBe(
+      'replication.semiSync.waitForReplicaCount is 3; must be at most replicas - 1 (2): only the replicas acknowledge a commit; lower it or raise replicas',
+    );
+    expect(
+      problemFor({ 'replication.semiSync': { enabled: true, waitForReplicaCount: 0 } }, production),
+    ).toBe('replication.semiSync.waitForReplicaCount is 0; expected a whole number from 1 to 99');
+    expect(
+      problemFor({ replicas: 1, primary: 0, 'replication.semiSync': { enabled: true } }, production),
+    ).toBe(
+      'replication.semiSync.waitForReplicaCount is 1; needs a replica to acknowledge commits, and replicas is 1: raise replicas or disable semiSync',
+    );
+  });
+  test('fails if replication.semiSync.timeoutSeconds is not a positive number of whole milliseconds', () => {
+    for (const bad of [0, -1, 0.0005, 3601, '10'])
+      expect(
+        problemFor({ 'replication.semiSync': { enabled: true, timeoutSeconds: bad } }, production),
+      ).toMatch(
+        /^replication\.semiSync\.timeoutSeconds is .*; expected a number of seconds above 0, at most 3600, in whole milliseconds \(e\.g\. 0\.5 or 10\)$/,
+      );
+  });
+  test('replication.semiSync: off by default; enabled on production it fills in the defaults', () => {
+    expect(validateConfig(production).replication.semiSync).toEqual({
+      enabled: false,
+      timeoutSeconds: 10,
+      waitForReplicaCount: 1,
+    });
+    const c = validateConfig(
+      withChanges(production, { 'replication.semiSync': { enabled: true, timeoutSeconds: 0.25 } }),
+    );
+    expect(c.replication.semiSync).toEqual({ enabled: true, timeoutSeconds: 0.25, waitForReplicaCount: 1 });
+  });
   test('fails if replication.readiness is unknown (the off switch is "serving")', () => {
     expect(problemFor({ 'replication.readiness': 'off' }, production)).toBe(
       'replication.readiness is "off"; expected one of "replicating", "serving"',

@@ -67,9 +67,9 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
     const s = await h.replicaStatus(ordinal);
     return s.configured ? `${s.sourceHost} IO=${s.ioRunning} SQL=${s.sqlRunning}` : '';
   };
-  const ids = async (ordinal: number) =>
+  const ids = async (ordinal: number, table = 'test.switchover') =>
     new Set(
-      (await sql(host(ordinal), 'SELECT id FROM test.switchover ORDER BY id'))
+      (await sql(host(ordinal), `SELECT id FROM ${table} ORDER BY id`))
         .split('\n')
         .filter(Boolean)
         .map(Number),
@@ -79,7 +79,7 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
    * A client that inserts one row per new connection through `<name>-primary` (as an application would) until
    * stopped; records each acknowledged id with its time. A failed insert is retried with the next id.
    */
-  const writer = () => {
+  const writer = (table = 'test.switchover') => {
     const acked: { id: number; at: number }[] = [];
     const failures: string[] = [];
     let stop = false;
@@ -89,7 +89,7 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
         const id = next++;
         const r = await client.run(
           [...w.adapter.client(`${sts.name}-primary`), '--connect-timeout=2', '-N', '-B'],
-          `INSERT INTO test.switchover (id) VALUES (${id});`,
+          `INSERT INTO ${table} (id) VALUES (${id});`,
           10_000,
         );
         if (r.code === 0) acked.push({ id, at: Date.now() });
@@ -115,6 +115,21 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
         return gap;
       },
     };
+  };
+  /** A global status variable through the host's MariaDB client, by MariaDB's name (the harness's inspection). */
+  const mariadbStatus = async (ordinal: number, variable: string) => {
+    const r = await client.run([
+      `${HOST_BIN}/mariadb`,
+      '-uroot',
+      '-h',
+      host(ordinal),
+      '-N',
+      '-B',
+      '-e',
+      `SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = '${variable}'`,
+    ]);
+    if (r.code !== 0) throw new Error(`status ${variable} of ${name(ordinal)}: ${r.stderr.trim()}`);
+    return r.stdout.trim();
   };
   const pauseOf = (log: string) => /writes were refused for ([\d.]+) s/.exec(log)?.[1];
 
@@ -529,6 +544,188 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
           'SELECT COUNT(*) FROM test.switchover WHERE id = -4',
         ]);
         return `errant row on ${name(old)} (${onIt.stdout.trim()} row), never on a replica; killed; failover to ${name(chosen)}: "${job.log.split('\n').find((l) => /failover done/.test(l))}"; ${name(old)} recreated: NotReady, "${reason.replace(/^sidecar: not-ready: /, '')}"; probe event: "${event.replace(/^\S+ /, '').slice(0, 160)}…"; no replication source; replication-refused written (no backup served); ${pods()}`;
+      },
+    },
+    {
+      id: 'semisync-lossless',
+      title:
+        'replication.semiSync on (pods rolled from the variant): with every receiver stopped a commit waits for the timeout, a restarted receiver releases it; SIGKILL of the primary under a writer, failover by the Job: 0 acknowledged writes lost, the old primary rejoins with the replica side on',
+      run: async () => {
+        // E2E_SEMISYNC_OFF=1: the same step with semi-sync off in the variant (the negative control: (a) must fail).
+        const enabled = !process.env.E2E_SEMISYNC_OFF;
+        const timeoutSeconds = 3;
+        const variant = (primary: number, failover: boolean) =>
+          synthWith({
+            primary,
+            failover,
+            replication: { ...(w.config.replication ?? {}), semiSync: { enabled, timeoutSeconds } },
+          });
+        const out: string[] = [];
+        // Roll every pod onto the variant (a sync of the changed ConfigMap and StatefulSet: rollOnConfigChange), the
+        // primary first; a pod the previous step left refused (errant transactions) is re-cloned, as the README says.
+        const m = variant(configured, false);
+        sync(m, configured);
+        sts.sts.spec.template = m.get<KObject & { spec: { template: typeof sts.sts.spec.template } }>(
+          'StatefulSet',
+          sts.name,
+        ).spec.template;
+        const t0 = Date.now();
+        const order = [configured, ...live().filter((o) => o !== configured)];
+        const recloned: string[] = [];
+        for (const o of order) {
+          const refused = fs.existsSync(h.claimFile(o, 'replication-refused'));
+          await sts.deletePod(o);
+          if (refused) {
+            sts.deleteClaim('data', o);
+            recloned.push(name(o));
+          }
+          await sts.reconcile(180_000);
+        }
+        const init = sts.pod(configured).logs('init-mysql');
+        const wantCnf = enabled ? /also using semisync-primary\.cnf/ : /using primary\.cnf/;
+        if (!wantCnf.test(init)) throw new Error(`the primary's init-mysql: ${init}`);
+        out.push(
+          `rolled ${order.map(name).join(', ')} onto the variant in ${((Date.now() - t0) / 1000).toFixed(1)}s${recloned.length ? ` (${recloned.join(', ')} re-cloned: it had been refused)` : ''}`,
+        );
+        const primaryHost = `${sts.name}-primary`;
+        const replicas = () => live().filter((o) => o !== configured);
+        await sql(primaryHost, 'CREATE TABLE IF NOT EXISTS test.semisync (id INT PRIMARY KEY);');
+        await waitFor(
+          'the primary in semi-sync (a semi-sync replica connected and caught up)',
+          30_000,
+          async () => !enabled || (await mariadbStatus(configured, 'RPL_SEMI_SYNC_MASTER_STATUS')) === 'ON',
+          300,
+        );
+        // The cost with a replica acknowledging: one commit's time.
+        let t = Date.now();
+        await sql(primaryHost, 'INSERT INTO test.semisync VALUES (-1);');
+        const ackedCommit = (Date.now() - t) / 1000;
+
+        // (a) Every receiver stopped: the commit waits. A receiver started again after 1.5 s releases it.
+        for (const o of replicas()) await sql(host(o), 'STOP REPLICA IO_THREAD;');
+        t = Date.now();
+        let doneAt = 0;
+        const pending = sql(primaryHost, 'INSERT INTO test.semisync VALUES (-2);').then(
+          () => (doneAt = Date.now()),
+        );
+        await sleep(1500);
+        if (doneAt)
+          throw new Error(
+            `(a) a commit with every replica's receiver stopped was acknowledged after ${((doneAt - t) / 1000).toFixed(2)} s (semi-sync would wait up to ${timeoutSeconds} s)`,
+          );
+        const released = replicas()[0];
+        const restartAt = Date.now();
+        await sql(host(released), 'START REPLICA IO_THREAD;');
+        await pending;
+        const waitedA = (doneAt - t) / 1000;
+        const afterRestart = (doneAt - restartAt) / 1000;
+        if (afterRestart > timeoutSeconds * 0.8)
+          throw new Error(
+            `(a) the commit was released ${afterRestart.toFixed(2)} s after ${name(released)}'s receiver restarted: by the timeout, not by its acknowledgement`,
+          );
+        out.push(
+          `(a) receivers of ${replicas().map(name).join(', ')} stopped: a commit waited ${waitedA.toFixed(2)} s, released ${afterRestart.toFixed(2)} s after ${name(released)}'s receiver restarted (commit with a replica acknowledging: ${ackedCommit.toFixed(3)} s)`,
+        );
+        // ... and with no receiver at all, it waits for the timeout and the primary falls back to asynchronous.
+        await sql(host(released), 'STOP REPLICA IO_THREAD;');
+        t = Date.now();
+        await sql(primaryHost, 'INSERT INTO test.semisync VALUES (-3);');
+        const waitedTimeout = (Date.now() - t) / 1000;
+        if (waitedTimeout < timeoutSeconds * 0.8)
+          throw new Error(
+            `(a) with no receiver a commit was acknowledged after ${waitedTimeout.toFixed(2)} s, before the ${timeoutSeconds} s timeout`,
+          );
+        const fellBack = await mariadbStatus(configured, 'RPL_SEMI_SYNC_MASTER_STATUS');
+        if (fellBack !== 'OFF')
+          throw new Error(`after the timeout Rpl_semi_sync_master_status is ${fellBack}, not OFF`);
+        t = Date.now();
+        await sql(primaryHost, 'INSERT INTO test.semisync VALUES (-4);');
+        const asyncCommit = (Date.now() - t) / 1000;
+        for (const o of replicas()) await sql(host(o), 'START REPLICA IO_THREAD;');
+        await waitFor(
+          'the primary back in semi-sync',
+          30_000,
+          async () => (await mariadbStatus(configured, 'RPL_SEMI_SYNC_MASTER_STATUS')) === 'ON',
+          300,
+        );
+        out.push(
+          `no receiver: a commit waited ${waitedTimeout.toFixed(2)} s (timeout ${timeoutSeconds} s), then the primary fell back (status OFF: the next commit took ${asyncCommit.toFixed(3)} s) and returned to semi-sync (ON) once the receivers ran`,
+        );
+
+        // (b) A writer through <name>-primary; the primary's pod is killed; failover by the Job.
+        const old = configured;
+        const wr = writer('test.semisync');
+        await waitFor('the writer to get 20 writes acknowledged', 30_000, () => wr.acked.length >= 20, 100);
+        await sts.killPod(old);
+        await wr.stop();
+        const acked = wr.acked.map((a) => a.id);
+        let target = replicas()[0];
+        let fm = variant(target, true);
+        let job = await runJob(fm);
+        const other = /set primary: (\d+)/.exec(job.log);
+        if (job.phase === 'Failed' && other) {
+          target = Number(other[1]);
+          fm = variant(target, true);
+          job = await runJob(fm);
+        }
+        if (job.phase !== 'Succeeded') throw new Error(`the failover Job ${job.phase}: ${job.log}`);
+        sync(fm, target);
+        const onNew = await ids(target, 'test.semisync');
+        const lost = acked.filter((id) => !onNew.has(id));
+        if (lost.length)
+          throw new Error(
+            `(b) ${lost.length} acknowledged writes are not on the new primary ${name(target)}: ${lost.join(',')}`,
+          );
+        const sourceOn = await sql(host(target), 'SELECT @@GLOBAL.rpl_semi_sync_source_enabled');
+        if (sourceOn !== '1') throw new Error(`the new primary's source side is ${sourceOn}`);
+        out.push(
+          `(b) killed ${name(old)} (SIGKILL) after ${acked.length} acknowledged writes; failover Job (primary: ${target}) ${job.secs}s: "${job.log
+            .split('\n')
+            .filter((l) => /promoted|now replicates/.test(l))
+            .join(' | ')}"; ${acked.length} acknowledged, 0 lost, all on ${name(target)}`,
+        );
+        // The old primary comes back and rejoins, replica side on.
+        await sts.startPod(old);
+        const back = sts.pod(old);
+        await waitFor(
+          `${name(old)} to rejoin`,
+          120_000,
+          () => {
+            const log = back.logs('xtrabackup');
+            if (/errant transactions:/.test(log)) throw new Error(`${name(old)} refused to rejoin: ${log}`);
+            return /rejoining as its replica/.test(log) && back.ready;
+          },
+          300,
+        );
+        const replicaSide = await sql(
+          host(old),
+          'SELECT @@GLOBAL.rpl_semi_sync_replica_enabled, @@GLOBAL.rpl_semi_sync_source_enabled',
+        );
+        const registered = await waitFor(
+          `${name(old)} registered as a semi-sync replica`,
+          20_000,
+          async () => ((await mariadbStatus(old, 'RPL_SEMI_SYNC_SLAVE_STATUS')) === 'ON' ? 'ON' : undefined),
+          300,
+        );
+        if (!/^1\s+0$/.test(replicaSide))
+          throw new Error(`${name(old)}: replica side, source side = ${replicaSide} (want 1, 0)`);
+        const row = 4_000_000 + (Date.now() % 1_000_000);
+        await sql(primaryHost, `INSERT INTO test.semisync VALUES (${row});`);
+        await waitFor(`the new row on ${name(old)}`, 20_000, async () =>
+          (await ids(old, 'test.semisync')).has(row),
+        );
+        const initBack = back.logs('init-mysql');
+        out.push(
+          `${name(old)} recreated: init-mysql "${initBack.split('\n').find((l) => /also using semisync/.test(l)) ?? ''}", sidecar "${back
+            .logs('xtrabackup')
+            .split('\n')
+            .find((l) => /rejoining/.test(l))
+            ?.replace(
+              /^sidecar: /,
+              '',
+            )}"; rpl_semi_sync_replica_enabled=1, source side 0, Rpl_semi_sync_slave_status ${registered}; a new write reached it`,
+        );
+        return `${out.join('; ')}; ${pods()}`;
       },
     },
   ];

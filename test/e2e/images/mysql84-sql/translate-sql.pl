@@ -25,6 +25,10 @@
 #                                                  gtid_slave_pos, mapped to a MySQL GTID set
 #      GTID_SUBSET('<set>', '<set>')            -> 1 or 0, decided here on the mapped sets, per (domain, server)
 #      SHOW BINARY LOG STATUS                   -> SHOW BINLOG STATUS
+#      rpl_semi_sync_source_{enabled,timeout,wait_point,wait_no_replica}, rpl_semi_sync_replica_enabled (SET GLOBAL
+#      or @@ reads)                             -> rpl_semi_sync_master_{…,wait_no_slave}, rpl_semi_sync_slave_enabled
+#                                                  (MariaDB's built-in semi-sync); any other rpl_semi_sync_* name
+#                                                  is refused (not emulated)
 #      ALTER INSTANCE RELOAD TLS                -> FLUSH NO_WRITE_TO_BINLOG SSL (re-reads the certificate files;
 #                                                  neither is written to the binary log)
 #      GRANT …, BACKUP_ADMIN, … ON *.*          -> the same without BACKUP_ADMIN (MariaDB has no such privilege)
@@ -310,6 +314,20 @@ for my $stmt (@parts) {
     "IF(MASTER_GTID_WAIT(\x01$#raw\x01, $2) = 0, 0, 1)"
   }gie;
   note('super_read_only -> read_only') if $stmt =~ s/\bsuper_read_only\b/read_only/gi;
+  # Semi-sync (MySQL 8.4's plugins rpl_semi_sync_source / rpl_semi_sync_replica) -> MariaDB's built-in names.
+  $stmt =~ s{\brpl_semi_sync_(source|replica)_(\w+)\b}{
+    my ($side, $var) = (lc $1, lc $2);
+    my %map = (
+      'source enabled' => 'rpl_semi_sync_master_enabled',
+      'source timeout' => 'rpl_semi_sync_master_timeout',
+      'source wait_point' => 'rpl_semi_sync_master_wait_point',
+      'source wait_no_replica' => 'rpl_semi_sync_master_wait_no_slave',
+      'replica enabled' => 'rpl_semi_sync_slave_enabled',
+    );
+    cannot($start_line, "rpl_semi_sync_${side}_$var is not emulated") unless $map{"$side $var"};
+    note("rpl_semi_sync_${side}_$var -> $map{\"$side $var\"}");
+    $map{"$side $var"}
+  }gie;
   # ALTER INSTANCE RELOAD TLS (MySQL 8.0.16+) re-reads ssl_ca/ssl_cert/ssl_key and is not written to the binary log;
   # MariaDB's FLUSH SSL (10.4+) re-reads them too but is logged (a GTID of its own on a replica: an errant
   # transaction), hence NO_WRITE_TO_BINLOG. Only the plain form (channel mysql_main, rollback on error) is emulated.

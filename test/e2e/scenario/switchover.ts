@@ -570,16 +570,24 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
           sts.name,
         ).spec.template;
         const t0 = Date.now();
-        const order = [configured, ...live().filter((o) => o !== configured)];
+        // One pod at a time, each recreated at once and waited for (a StatefulSet rolling update; not the
+        // OrderedReady start-up, which would wait for a lower ordinal that is NotReady while the primary restarts).
+        const refusedPods = live().filter((o) => fs.existsSync(h.claimFile(o, 'replication-refused')));
+        const order = [
+          ...refusedPods,
+          configured,
+          ...live().filter((o) => o !== configured && !refusedPods.includes(o)),
+        ];
         const recloned: string[] = [];
         for (const o of order) {
-          const refused = fs.existsSync(h.claimFile(o, 'replication-refused'));
           await sts.deletePod(o);
-          if (refused) {
+          if (refusedPods.includes(o)) {
             sts.deleteClaim('data', o);
             recloned.push(name(o));
           }
-          await sts.reconcile(180_000);
+          await sts.startPod(o);
+          const p = sts.pod(o);
+          await waitFor(`${p.name} to be Ready on the variant`, 120_000, () => p.ready, 200);
         }
         const init = sts.pod(configured).logs('init-mysql');
         const wantCnf = enabled ? /also using semisync-primary\.cnf/ : /using primary\.cnf/;

@@ -55,6 +55,26 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
     const { phase, pod: p } = await cluster.runJobPod(pod, ns, job.spec.template, 240_000);
     return { phase, log: p.logs('switchover'), secs: ((Date.now() - t) / 1000).toFixed(1) };
   };
+  /**
+   * The failover Job with `primary: first, failover: true` (synthesized by `synth`, the profile's by default). Which
+   * replica is the most advanced is the Job's to check: when it names another (`set primary: N`), that one is run.
+   */
+  const failoverJob = async (
+    first: number,
+    synth: (primary: number) => Manifests = (primary) => synthWith({ primary, failover: true }),
+  ) => {
+    let target = first;
+    let m = synth(target);
+    let job = await runJob(m);
+    const other = /set primary: (\d+)/.exec(job.log);
+    if (job.phase === 'Failed' && other) {
+      target = Number(other[1]);
+      m = synth(target);
+      job = await runJob(m);
+    }
+    if (job.phase !== 'Succeeded') throw new Error(`the failover Job ${job.phase}: ${job.log}`);
+    return { target, m, job };
+  };
   /** What Argo CD applies after the Job: the objects that follow the primary (the Service selector, the ConfigMap). */
   const sync = (m: Manifests, primary: number) => {
     cluster.replaceManifests(ns, m);
@@ -306,17 +326,8 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
         const refused = await runJob(m);
         if (refused.phase !== 'Failed' || !/does not answer; a planned switchover needs it/.test(refused.log))
           throw new Error(`the Job without failover: ${refused.phase}: ${refused.log}`);
-        // Which replica is the most advanced is the Job's to check; try 0 first, the Job names the other if need be.
-        let target = 0;
-        let fm = synthWith({ primary: 0, failover: true });
-        let job = await runJob(fm);
-        const other = /set primary: (\d+)/.exec(job.log);
-        if (job.phase === 'Failed' && other) {
-          target = Number(other[1]);
-          fm = synthWith({ primary: target, failover: true });
-          job = await runJob(fm);
-        }
-        if (job.phase !== 'Succeeded') throw new Error(`the failover Job ${job.phase}: ${job.log}`);
+        // Try 0 first; the Job names the most advanced replica if it is another.
+        const { target, m: fm, job } = await failoverJob(0);
         sync(fm, target);
         const onNew = await ids(target);
         const replicaIds = new Set(onNew);
@@ -398,16 +409,7 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
         await p.setPartitioned(true);
         let cut = true;
         try {
-          let target = replicas[0];
-          let fm = synthWith({ primary: target, failover: true });
-          let job = await runJob(fm);
-          const other = /set primary: (\d+)/.exec(job.log);
-          if (job.phase === 'Failed' && other) {
-            target = Number(other[1]);
-            fm = synthWith({ primary: target, failover: true });
-            job = await runJob(fm);
-          }
-          if (job.phase !== 'Succeeded') throw new Error(`the failover Job ${job.phase}: ${job.log}`);
+          const { target, m: fm, job } = await failoverJob(replicas[0]);
           if (!/FAILOVER: \S+ does not answer/.test(job.log))
             throw new Error(`the failover Job reached ${name(old)} through the partition: ${job.log}`);
           // The sync: the Service moves, and the kubelet updates every pod's ConfigMap volume (the old
@@ -494,17 +496,7 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
         await sql(`${sts.name}-primary`, 'INSERT INTO test.switchover (id) VALUES (-4);');
         await sts.killPod(old);
         for (const o of replicas) await sql(host(o), 'START REPLICA IO_THREAD;');
-        const target = replicas[0];
-        let chosen = target;
-        let fm = synthWith({ primary: target, failover: true });
-        let job = await runJob(fm);
-        const other = /set primary: (\d+)/.exec(job.log);
-        if (job.phase === 'Failed' && other) {
-          chosen = Number(other[1]);
-          fm = synthWith({ primary: chosen, failover: true });
-          job = await runJob(fm);
-        }
-        if (job.phase !== 'Succeeded') throw new Error(`the failover Job ${job.phase}: ${job.log}`);
+        const { target: chosen, m: fm, job } = await failoverJob(replicas[0]);
         sync(fm, chosen);
         if ((await ids(chosen)).has(-4)) throw new Error('the errant row reached the new primary');
         await sts.startPod(old);
@@ -667,16 +659,7 @@ export function switchoverSteps(w: SwitchoverContext, h: StepHelpers): Step[] {
         await sts.killPod(old);
         await wr.stop();
         const acked = wr.acked.map((a) => a.id);
-        let target = replicas()[0];
-        let fm = variant(target, true);
-        let job = await runJob(fm);
-        const other = /set primary: (\d+)/.exec(job.log);
-        if (job.phase === 'Failed' && other) {
-          target = Number(other[1]);
-          fm = variant(target, true);
-          job = await runJob(fm);
-        }
-        if (job.phase !== 'Succeeded') throw new Error(`the failover Job ${job.phase}: ${job.log}`);
+        const { target, m: fm, job } = await failoverJob(replicas()[0], (primary) => variant(primary, true));
         sync(fm, target);
         const onNew = await ids(target, 'test.semisync');
         const lost = acked.filter((id) => !onNew.has(id));

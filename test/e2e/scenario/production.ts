@@ -474,6 +474,66 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         return `before: ${probesSoFar} liveness probes of mysql-2's sidecar and no backup output in its log (mysql-0's, which served the clones, has ${primaryBackupLines} lines); socat (pid ${listener.pid}) stopped, a clone connected: pod stayed ${readyWhileHung} (readiness cannot tell); ${firstFailure.replace(/^.*?: /, '')}; killed after ${killSecs}s (${kill.replace(/^.*?: /, '')}); restarts ${before.restartCount} -> ${status().restartCount}, mysql-2 ${pod.readyColumn}; the waiting clone got no data and was released (${waited.stdout.trim()}); ${fmtStatus(s2)}`;
       },
     },
+    {
+      id: 'tls-reload-hung',
+      title:
+        "a hung certificate reload loop (mysql-1's tls-reload blocked: its child process stopped) fails its liveness probe once the heartbeat is older than its bound: the container is restarted, loads the certificate again and the pod is Ready",
+      run: async () => {
+        const pod = sts.pod(1);
+        const spec = sts.sts.spec.template.spec.containers.find((c) => c.name === 'tls-reload');
+        if (!spec) throw new Error('no tls-reload container in the StatefulSet');
+        const maxAge = Number(spec.env?.find((e) => e.name === 'HEARTBEAT_MAX_AGE_SECONDS')?.value);
+        if (!(maxAge > 0))
+          throw new Error(`tls-reload has no HEARTBEAT_MAX_AGE_SECONDS: ${JSON.stringify(spec.env)}`);
+        const status = () => pod.statuses().find((c) => c.name === 'tls-reload')!;
+        const before = status();
+        // The loop waits on its child (the poll's sleep, or a statement that never returns): stopping the child
+        // is a loop that stops going round, with the container's PID 1 alive.
+        const stopped = await waitFor(
+          "a child of mysql-1's tls-reload loop to stop",
+          60_000,
+          () => {
+            const init = pod.container('tls-reload').initPid;
+            const child = containerProcesses(init).find(
+              (p) => p.pid !== init && p.status.PPid === String(init),
+            );
+            if (!child) return undefined;
+            process.kill(child.pid, 'SIGSTOP');
+            return child;
+          },
+          100,
+        );
+        const stoppedAt = Date.now();
+        const kill = await waitFor(
+          "tls-reload's liveness probe to kill it",
+          (maxAge + 90) * 1000,
+          () => pod.events.find((e) => e.includes('liveness probe failed 3x: killing container tls-reload')),
+          500,
+        );
+        const killSecs = (Date.now() - stoppedAt) / 1000;
+        const firstFailure =
+          pod.events.find((e) => /liveness probe of tls-reload failed \(1x\)/.test(e)) ?? '';
+        // Not before the bound: a slow but live loop must not be killed.
+        if (killSecs < maxAge - (Number(spec.env?.find((e) => e.name === 'POLL_SECONDS')?.value) || 0))
+          throw new Error(`killed after ${killSecs.toFixed(1)}s, before the ${maxAge}s heartbeat bound`);
+        const allReady = `${sts.sts.spec.template.spec.containers.length}/${sts.sts.spec.template.spec.containers.length}`;
+        await waitFor(
+          `mysql-1 to be ${allReady} again with a restarted tls-reload`,
+          60_000,
+          () => pod.readyColumn === allReady && status().restartCount === before.restartCount + 1,
+          250,
+        );
+        const reloaded = pod
+          .logs('tls-reload')
+          .split('\n')
+          .filter((l) => /ALTER INSTANCE RELOAD TLS succeeded/.test(l)).length;
+        // One successful reload per container attempt: the one before the hang, and the restarted loop's.
+        if (reloaded < 2)
+          throw new Error(`the restarted tls-reload did not reload: ${pod.logs('tls-reload')}`);
+        const tls = await sql(host(1), "SHOW STATUS LIKE 'Ssl_cipher'");
+        return `heartbeat bound ${maxAge}s (HEARTBEAT_MAX_AGE_SECONDS); ${stopped.comm} (pid ${stopped.pid}, child of the loop) stopped; ${firstFailure.replace(/^.*?: /, '')}; killed after ${killSecs.toFixed(1)}s (${kill.replace(/^.*?: /, '')}); restarts ${before.restartCount} -> ${status().restartCount}; the new loop reloaded (${reloaded} successful reloads in the container's logs), mysql-1 ${pod.readyColumn}; a TLS session to mysql-1: ${tls.replace(/\s+/g, ' ')}`;
+      },
+    },
     ...w.backupSteps,
     // MySQL 8.4 syntax, through the client's 8.4 shim (which rejects the removed SLAVE forms).
     ...monitoringSteps(w, h, { stop: 'STOP REPLICA SQL_THREAD', start: 'START REPLICA SQL_THREAD' }),

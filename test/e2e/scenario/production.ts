@@ -477,9 +477,11 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
     {
       id: 'tls-reload-hung',
       title:
-        "a hung certificate reload loop (mysql-1's tls-reload blocked: its child process stopped) fails its liveness probe once the heartbeat is older than its bound: the container is restarted, loads the certificate again and the pod is Ready",
+        "a hung certificate reload loop (mysql-2's tls-reload blocked: its child process stopped) fails its liveness probe once the heartbeat is older than its bound: the container is restarted, loads the certificate again and the pod is Ready",
       run: async () => {
-        const pod = sts.pod(1);
+        // mysql-2: its sidecar was restarted by the step before, and scale-2 removes it; later steps require
+        // mysql-0 and mysql-1 never to have restarted.
+        const pod = sts.pod(2);
         const spec = sts.sts.spec.template.spec.containers.find((c) => c.name === 'tls-reload');
         if (!spec) throw new Error('no tls-reload container in the StatefulSet');
         const maxAge = Number(spec.env?.find((e) => e.name === 'HEARTBEAT_MAX_AGE_SECONDS')?.value);
@@ -490,7 +492,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         // The loop waits on its child (the poll's sleep, or a statement that never returns): stopping the child
         // is a loop that stops going round, with the container's PID 1 alive.
         const stopped = await waitFor(
-          "a child of mysql-1's tls-reload loop to stop",
+          "a child of mysql-2's tls-reload loop to stop",
           60_000,
           () => {
             const init = pod.container('tls-reload').initPid;
@@ -518,7 +520,7 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
           throw new Error(`killed after ${killSecs.toFixed(1)}s, before the ${maxAge}s heartbeat bound`);
         const allReady = `${sts.sts.spec.template.spec.containers.length}/${sts.sts.spec.template.spec.containers.length}`;
         await waitFor(
-          `mysql-1 to be ${allReady} again with a restarted tls-reload`,
+          `mysql-2 to be ${allReady} again with a restarted tls-reload`,
           60_000,
           () => pod.readyColumn === allReady && status().restartCount === before.restartCount + 1,
           250,
@@ -530,8 +532,8 @@ export function productionWalkthrough(w: ProductionContext): Step[] {
         // One successful reload per container attempt: the one before the hang, and the restarted loop's.
         if (reloaded < 2)
           throw new Error(`the restarted tls-reload did not reload: ${pod.logs('tls-reload')}`);
-        const tls = await sql(host(1), "SHOW STATUS LIKE 'Ssl_cipher'");
-        return `heartbeat bound ${maxAge}s (HEARTBEAT_MAX_AGE_SECONDS); ${stopped.comm} (pid ${stopped.pid}, child of the loop) stopped; ${firstFailure.replace(/^.*?: /, '')}; killed after ${killSecs.toFixed(1)}s (${kill.replace(/^.*?: /, '')}); restarts ${before.restartCount} -> ${status().restartCount}; the new loop reloaded (${reloaded} successful reloads in the container's logs), mysql-1 ${pod.readyColumn}; a TLS session to mysql-1: ${tls.replace(/\s+/g, ' ')}`;
+        const tls = await sql(host(2), "SHOW STATUS LIKE 'Ssl_cipher'");
+        return `heartbeat bound ${maxAge}s (HEARTBEAT_MAX_AGE_SECONDS); ${stopped.comm} (pid ${stopped.pid}, child of the loop) stopped; ${firstFailure.replace(/^.*?: /, '')}; killed after ${killSecs.toFixed(1)}s (${kill.replace(/^.*?: /, '')}); restarts ${before.restartCount} -> ${status().restartCount}; the new loop reloaded (${reloaded} successful reloads in the container's logs), mysql-2 ${pod.readyColumn}; a TLS session to mysql-2: ${tls.replace(/\s+/g, ' ')}`;
       },
     },
     ...w.backupSteps,

@@ -214,11 +214,10 @@ export class Pod {
 
   /**
    * What the kubelet does for a running pod when a ConfigMap it mounts changed (after its sync period; here at
-   * once): the volume's files replaced atomically. Returns the names of the volumes whose content changed.
+   * once): the volume's files replaced atomically, an event for each volume whose content changed.
    */
-  refreshConfigMapVolumes(): string[] {
-    const changed: string[] = [];
-    if (this.phase === 'Deleted') return changed;
+  refreshConfigMapVolumes(): void {
+    if (this.phase === 'Deleted') return;
     for (const v of this.opts.spec.volumes ?? []) {
       if (!v.configMap) continue;
       const dir = path.join(this.dir, 'volumes', v.name);
@@ -237,9 +236,7 @@ export class Pod {
       if (same) continue;
       updateProjectedVolume(dir, files);
       this.event(`volume ${v.name} updated (ConfigMap ${v.configMap.name} changed)`);
-      changed.push(v.name);
     }
-    return changed;
   }
 
   /**

@@ -199,6 +199,10 @@ describe('publish under real failures', () => {
             '--reuid=65534',
             '--regid=65534',
             '--clear-groups',
+            // Read and search everywhere (the clone may sit in a root-only 0700 directory, as under
+            // `mktemp -d`), but no write override: EACCES on dist/production is still the kernel's.
+            '--inh-caps=+dac_read_search',
+            '--ambient-caps=+dac_read_search',
             'node',
             '-r',
             './tools/ts-register.js',
